@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FIGURES_DIR = Path(__file__).resolve().parent / "figures"
 
@@ -36,11 +38,14 @@ def to_numpy(values: Any) -> np.ndarray:
 
 def new_figure(show: bool, **kwargs: Any) -> Figure:
     """A figure for save_figure; through pyplot only when a window was asked for, so that
-    a figure that is only saved needs no display and no interactive backend."""
+    a figure that is only saved needs no display and no interactive backend. matplotlib is
+    imported here, not at the top, so that a run with --no-figure does not wait for it."""
     if show:
         import matplotlib.pyplot as plt
 
         return plt.figure(**kwargs)
+    from matplotlib.figure import Figure
+
     return Figure(**kwargs)
 
 
@@ -88,5 +93,5 @@ def save_fit_figure(script: str, doc: str, x: Any, y: Any, y_pred: Any, show: bo
     residual_axes.plot(x, best - y, "k--", linewidth=1, label="least-squares cubic - sin(x)")
     residual_axes.set_xlabel("x")
     residual_axes.set_ylabel("residual")
-    residual_axes.legend(loc="upper left", fontsize=8)
+    residual_axes.legend(loc="upper center", fontsize=8)
     return save_figure(figure, name, show)

@@ -1,0 +1,116 @@
+"""Every stage, run as a learner runs it, reaches the floor and reproduces the published log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from tools.stages import STAGES, TORCH_STAGES, StageRun, run_stage
+
+# How close each stage must come to the least-squares floor, relative to it. The float64
+# stage gets there to float64 rounding, the float32 gradient-descent stages to float32
+# rounding; RMSprop at a constant rate hovers just above the floor, and stage 8's extra
+# x^4 and x^5 terms may take it a little below.
+FLOOR_TOLERANCE = {
+    "fit_numpy.py": 1e-9,
+    "fit_tensor.py": 1e-5,
+    "fit_autograd.py": 1e-5,
+    "fit_newautograd.py": 1e-5,
+    "fit_nn.py": 1e-5,
+    "fit_optim.py": 0.02,
+    "fit_custom_nn.py": 1e-5,
+    "fit_ctlflow_wshare.py": 0.05,
+}
+
+# The published figures of STAGES.md: the loss at t = 0 and at the last logged step.
+PUBLISHED_START = {
+    "fit_numpy.py": 1485660.0264192733,
+    "fit_tensor.py": 215799.875,
+    "fit_autograd.py": 215799.875,
+    "fit_newautograd.py": 461.902587890625,
+    "fit_nn.py": 73111.2734375,
+    "fit_optim.py": 73111.2734375,
+    "fit_custom_nn.py": 215799.875,
+}
+PUBLISHED_LAST = {
+    "fit_numpy.py": 8.817165410009073,
+    "fit_tensor.py": 8.817167282104492,
+    "fit_autograd.py": 8.817167282104492,
+    "fit_newautograd.py": 8.817169189453125,
+    "fit_nn.py": 8.817168235778809,
+    "fit_custom_nn.py": 8.817167282104492,
+}
+FLOAT32_ROUNDING = 1e-6
+
+
+def _succeeded(run: StageRun) -> StageRun:
+    assert run.ok, f"{run.stage} failed: {run.error}"
+    return run
+
+
+# These two need no default run, so they come first and overlap with the background runs.
+@pytest.mark.parametrize("stage", STAGES)
+def test_two_runs_print_the_same_log(stage: str, run_in_process, capsys: pytest.CaptureFixture[str]) -> None:
+    # Both runs share one process, so a generator left unseeded would carry on from where
+    # the first run left it, and the second log would differ. Stage 8 draws from two
+    # generators, torch's and Python's.
+    logs = []
+    for _ in range(2):
+        run_in_process(stage, "--steps", "100", "--no-figure")
+        logs.append(capsys.readouterr().out)
+    assert logs[0] == logs[1]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_stops_when_the_loss_diverges(stage: str, run_in_process) -> None:
+    with pytest.raises(SystemExit) as exit:
+        run_in_process(stage, "--learning-rate", "1e30", "--steps", "100", "--no-figure")
+    assert re.fullmatch(r"step \d+: the loss is (inf|nan), .* try a smaller --learning-rate", str(exit.value.code))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_reaches_the_least_squares_floor(stage: str, default_runs: dict[str, StageRun], floor: float) -> None:
+    final = _succeeded(default_runs[stage]).log.final_loss
+    assert final == pytest.approx(floor, rel=FLOOR_TOLERANCE[stage])
+
+
+@pytest.mark.parametrize("stage", PUBLISHED_START)
+def test_stage_reproduces_the_published_start_loss(stage: str, default_runs: dict[str, StageRun]) -> None:
+    assert _succeeded(default_runs[stage]).log.losses[0] == PUBLISHED_START[stage]
+
+
+@pytest.mark.parametrize("stage", PUBLISHED_LAST)
+def test_stage_reproduces_the_published_last_loss(stage: str, default_runs: dict[str, StageRun]) -> None:
+    final = _succeeded(default_runs[stage]).log.final_loss
+    assert final == pytest.approx(PUBLISHED_LAST[stage], rel=FLOAT32_ROUNDING)
+
+
+def test_logs_line_up_step_for_step(default_runs: dict[str, StageRun]) -> None:
+    for stage in STAGES:
+        run = _succeeded(default_runs[stage])
+        lines = run.stdout.splitlines()
+        last = 30000 if stage == "fit_ctlflow_wshare.py" else 10000
+        assert list(run.log.losses) == list(range(0, last + 1, last // 10)), stage
+        assert len(lines) == 12 and lines[-1] == run.log.result, stage
+
+
+def test_tensor_autograd_and_custom_module_print_the_same_log(default_runs: dict[str, StageRun]) -> None:
+    # The same four start values and the same arithmetic: autograd's gradients are the
+    # hand-derived ones, so only float32 rounding may tell the logs apart.
+    reference = _succeeded(default_runs["fit_tensor.py"]).log
+    for stage in ("fit_autograd.py", "fit_custom_nn.py"):
+        log = _succeeded(default_runs[stage]).log
+        assert log.losses.keys() == reference.losses.keys()
+        for step, loss in log.losses.items():
+            assert loss == pytest.approx(reference.losses[step], rel=1e-5), (stage, step)
+        assert log.cubic == pytest.approx(reference.cubic, rel=1e-5, abs=1e-6), stage
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: torch.cuda.is_available() is False")
+@pytest.mark.parametrize("stage", TORCH_STAGES)
+def test_stage_reaches_the_floor_on_cuda(stage: str, floor: float) -> None:
+    run = _succeeded(run_stage(stage, ["--device", "cuda", "--no-figure"]))
+    assert run.stderr.startswith("device: cuda")
+    assert run.log.final_loss == pytest.approx(floor, rel=FLOOR_TOLERANCE[stage])

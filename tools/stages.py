@@ -1,0 +1,190 @@
+"""The stages as the tools and tests see them: their order, how to run them, and the one
+reader of the log they print.
+
+A stage prints `<step> <loss>` at its logged steps and ends with a `Result:` line naming
+its fitted model. parse_log turns that text back into numbers, and run_stages runs several
+stages at once as a learner would, each as its own `python fit_*.py` process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# In the order a learner reads them; stage N is STAGES[N - 1].
+STAGES = (
+    "fit_numpy.py",
+    "fit_tensor.py",
+    "fit_autograd.py",
+    "fit_newautograd.py",
+    "fit_nn.py",
+    "fit_optim.py",
+    "fit_custom_nn.py",
+    "fit_ctlflow_wshare.py",
+)
+TORCH_STAGES = STAGES[1:]
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)"
+_TERM = re.compile(rf"^({_NUMBER})(?: x(?:\^(\d+))?)?( \?)?$")
+_LEGENDRE = re.compile(rf"^({_NUMBER}) \+ ({_NUMBER}) \* P3\(({_NUMBER}) \+ ({_NUMBER}) x\)$")
+
+
+def stage_number(stage: str) -> int:
+    return STAGES.index(stage) + 1
+
+
+def resolve_stages(names: Iterable[str]) -> list[str]:
+    """Stage file names from what a user types: `fit_nn.py`, `fit_nn`, `nn` or `5`."""
+    resolved = []
+    for name in names:
+        for stage in STAGES:
+            if name in (stage, stage[: -len(".py")], stage[len("fit_") : -len(".py")], str(stage_number(stage))):
+                resolved.append(stage)
+                break
+        else:
+            raise ValueError(f"unknown stage {name!r}; choose from 1-8 or {', '.join(STAGES)}")
+    return resolved
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a fitted model: coefficient * x^power. An optional term is one that
+    stage 8 adds to some forward passes and not to others."""
+
+    power: int
+    coefficient: float
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class StageLog:
+    losses: dict[int, float]
+    terms: tuple[Term, ...]
+    result: str
+
+    @property
+    def final_loss(self) -> float:
+        return self.losses[max(self.losses)]
+
+    @property
+    def cubic(self) -> np.ndarray:
+        """The coefficients of 1, x, x^2, x^3; a term of higher power is left out."""
+        coefficients = np.zeros(4)
+        for term in self.terms:
+            if term.power < 4:
+                coefficients[term.power] += term.coefficient
+        return coefficients
+
+
+def _legendre_terms(a: float, b: float, c: float, d: float) -> tuple[Term, ...]:
+    """a + b P3(c + d x), with P3(z) = (5 z^3 - 3 z) / 2, multiplied out into powers of x."""
+    z = np.polynomial.Polynomial([c, d])
+    expanded = a + b * (5 * z**3 - 3 * z) / 2
+    return tuple(Term(power, float(value)) for power, value in enumerate(expanded.coef))
+
+
+def _parse_model(model: str) -> tuple[Term, ...]:
+    legendre = _LEGENDRE.match(model)
+    if legendre:
+        return _legendre_terms(*map(float, legendre.groups()))
+    terms = []
+    for text in model.split(" + "):
+        term = _TERM.match(text)
+        if term is None:
+            raise ValueError(f"cannot read the term {text!r} of the model {model!r}")
+        coefficient, power, optional = term.groups()
+        if power is None:
+            power = "1" if " x" in text else "0"
+        terms.append(Term(int(power), float(coefficient), optional is not None))
+    return tuple(terms)
+
+
+def parse_log(text: str) -> StageLog:
+    """Read a stage's printed log: the loss at each logged step and the fitted model."""
+    losses: dict[int, float] = {}
+    terms = None
+    result = ""
+    for line in text.splitlines():
+        if line.startswith("Result: y = "):
+            result = line
+            terms = _parse_model(line[len("Result: y = ") :])
+        elif line.strip():
+            step, loss = line.split()
+            losses[int(step)] = float(loss)
+    if not losses or terms is None:
+        raise ValueError("not a stage log: it needs `<step> <loss>` lines and a `Result: y = ...` line")
+    return StageLog(losses, terms, result)
+
+
+@dataclass(frozen=True)
+class StageRun:
+    stage: str
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def log(self) -> StageLog:
+        return parse_log(self.stdout)
+
+    @property
+    def error(self) -> str:
+        """The last line the stage wrote to stderr: its own message, or the exception."""
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit status {self.returncode}"
+
+
+def stage_command(stage: str, *args: str) -> list[str]:
+    return [sys.executable, str(ROOT / stage), *args]
+
+
+def run_stage(stage: str, args: Sequence[str] = (), threads: int | None = None, cwd: Path | None = None) -> StageRun:
+    """Run one stage as its own process, as a learner would, and keep what it printed."""
+    env = dict(os.environ)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
+    start = time.perf_counter()
+    done = subprocess.run(
+        stage_command(stage, *args), capture_output=True, text=True, env=env, cwd=cwd, stdin=subprocess.DEVNULL
+    )
+    return StageRun(stage, done.returncode, done.stdout, done.stderr, time.perf_counter() - start)
+
+
+def run_stages(
+    stages: Sequence[str],
+    args: Sequence[str] = (),
+    jobs: int | None = None,
+    on_finish: Callable[[StageRun], None] | None = None,
+    cwd: Path | None = None,
+) -> dict[str, StageRun]:
+    """Run the stages side by side, `jobs` at a time (default: all of them), sharing the
+    cores between them, and return each one's run in the order given. on_finish hears of
+    each run as it ends."""
+    jobs = jobs or len(stages)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+
+    def run(stage: str) -> StageRun:
+        outcome = run_stage(stage, args, threads, cwd)
+        if on_finish is not None:
+            on_finish(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        runs = list(pool.map(run, stages))
+    return {outcome.stage: outcome for outcome in runs}
