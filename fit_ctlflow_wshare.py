@@ -18,9 +18,7 @@ import plotting
 parser = argparse.ArgumentParser(
     description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
 )
-parser.add_argument(
-    "--device", default="auto", help="auto (the accelerator torch finds, else cpu), cpu, cuda, mps, ..."
-)
+parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
 parser.add_argument("--points", type=int, default=2000, help="points of sin(x) to fit (default: %(default)s)")
 parser.add_argument("--steps", type=int, default=30000, help="run steps 0..N, log every N/10th (default: %(default)s)")
 parser.add_argument("--learning-rate", type=float, default=1e-8, help="step size at 2000 points (default: %(default)s)")

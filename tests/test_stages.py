@@ -108,9 +108,14 @@ def test_tensor_autograd_and_custom_module_print_the_same_log(default_runs: dict
         assert log.cubic == pytest.approx(reference.cubic, rel=1e-5, abs=1e-6), stage
 
 
+def test_torch_stages_say_which_device_ran(default_runs: dict[str, StageRun]) -> None:
+    for stage in TORCH_STAGES:
+        assert _succeeded(default_runs[stage]).stderr.splitlines()[0] == "device: cpu", stage
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: torch.cuda.is_available() is False")
 @pytest.mark.parametrize("stage", TORCH_STAGES)
 def test_stage_reaches_the_floor_on_cuda(stage: str, floor: float) -> None:
-    run = _succeeded(run_stage(stage, ["--device", "cuda", "--no-figure"]))
+    run = _succeeded(run_stage(stage, ["--no-figure"], device="cuda"))
     assert run.stderr.startswith("device: cuda")
     assert run.log.final_loss == pytest.approx(floor, rel=FLOOR_TOLERANCE[stage])

@@ -1,0 +1,218 @@
+"""Regenerate the figures and every generated part of README.md from the code itself.
+
+    python tools/make_readme.py          # run every stage, redraw figures/, rewrite README.md
+    python tools/make_readme.py --check  # say which parts of README.md are stale; change nothing
+
+The README's prose is written by hand. Between a pair of markers
+
+    <!-- BEGIN GENERATED: name -->
+    <!-- END GENERATED: name -->
+
+stands text this script produces: the stage table, the quoted diffs and logs of the
+walkthrough, the comparison tables and the benchmark table. tests/test_readme.py renders
+the same parts from fresh runs and fails when the README no longer matches them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from tools import compare
+from tools.stages import ROOT, STAGES, parse_log, run_stages, stage_number
+
+README = ROOT / "README.md"
+BENCHMARK_RESULTS = ROOT / "figures" / "benchmark_scaling.json"
+_BLOCK = re.compile(r"(<!-- BEGIN GENERATED: (\S+) -->\n)(.*?)(<!-- END GENERATED: \2 -->)", re.DOTALL)
+
+
+def _source(stage: str) -> list[str]:
+    return (ROOT / stage).read_text().splitlines()
+
+
+def _docstring_length(lines: list[str]) -> int:
+    """How many lines the module docstring takes, closing quotes included."""
+    return lines.index('"""', 1) + 1
+
+
+def docstring(stage: str) -> tuple[str, str]:
+    """A stage's docstring as (its first line without "Stage N: ", the paragraphs after it)."""
+    lines = _source(stage)
+    text = "\n".join(lines[: _docstring_length(lines)]).strip('"\n')
+    title, _, body = text.partition("\n\n")
+    return title.split(": ", 1)[1], body.strip()
+
+
+def _default(stage: str, flag: str) -> str:
+    match = re.search(rf'"{flag}", type=\w+, default=([^,]+),', (ROOT / stage).read_text())
+    if match is None:
+        raise ValueError(f"{stage} has no default for {flag}")
+    return match.group(1)
+
+
+def _diff(old: list[str], new: list[str], old_name: str, new_name: str) -> list[str]:
+    """`diff -u` of two texts, as a learner's own diff prints it."""
+    if shutil.which("diff") is None:
+        raise RuntimeError("the diff command is needed to quote the stage diffs")
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [Path(folder, "old"), Path(folder, "new")]
+        for path, lines in zip(paths, (old, new), strict=True):
+            path.write_text("\n".join(lines) + "\n")
+        done = subprocess.run(
+            ["diff", "-u", "--label", old_name, "--label", new_name, *map(str, paths)], capture_output=True, text=True
+        )
+    if done.returncode > 1:
+        raise RuntimeError(f"diff failed: {done.stderr.strip()}")
+    return done.stdout.splitlines()
+
+
+def lesson_diff(previous: str, stage: str) -> tuple[str, int]:
+    """The unified diff from the previous stage, with the docstrings left out (the
+    walkthrough quotes them as prose), and how many lines the whole diff adds or removes."""
+    old, new = _source(previous), _source(stage)
+    changed = sum(1 for line in _diff(old, new, previous, stage)[2:] if line[:1] in "+-")
+    # Give the old file the new docstring, so that the diff shows code only; its line
+    # numbers shift by the difference in docstring length, which the hunk headers undo.
+    shift = _docstring_length(old) - _docstring_length(new)
+    old = new[: _docstring_length(new)] + old[_docstring_length(old) :]
+    lines = []
+    for line in _diff(old, new, previous, stage):
+        header = re.match(r"@@ -(\d+)(,\d+)? \+(.*)", line)
+        if header:
+            line = f"@@ -{int(header.group(1)) + shift}{header.group(2) or ''} +{header.group(3)}"
+        lines.append(line)
+    return "\n".join(lines), changed
+
+
+def stage_table() -> str:
+    rows = [
+        "| # | stage | what it adds | learning rate | steps | diff against the previous stage | changed lines |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for previous, stage in zip((None, *STAGES), STAGES, strict=False):
+        title, _ = docstring(stage)
+        command, changed = "", ""
+        if previous is not None:
+            command = f"`diff -u {previous} {stage}`"
+            changed = str(lesson_diff(previous, stage)[1])
+        rows.append(
+            f"| {stage_number(stage)} | [`{stage}`]({stage}) | {title} | {_default(stage, '--learning-rate')} "
+            f"| {_default(stage, '--steps')} | {command} | {changed} |"
+        )
+    return "\n".join(rows)
+
+
+def walkthrough(outputs: Mapping[str, str]) -> str:
+    sections = []
+    for previous, stage in zip((None, *STAGES), STAGES, strict=False):
+        title, body = docstring(stage)
+        section = [f"### {stage_number(stage)}. `{stage}`: {title}", "", body, ""]
+        if previous is None:
+            code = _source(stage)
+            start = code.index("# Evenly spaced points of sin(x) on [-pi, pi], both ends included.")
+            end = next(index for index, line in enumerate(code) if line.startswith('print(f"Result'))
+            section += ["The whole fit, by hand:", "", "```python", *code[start : end + 1], "```", ""]
+        else:
+            diff, changed = lesson_diff(previous, stage)
+            section += [
+                f"What changes from stage {stage_number(previous)} (`diff -u {previous} {stage}`, "
+                f"{changed} lines; the docstrings, quoted above, left out):",
+                "",
+                "```diff",
+                diff,
+                "```",
+                "",
+            ]
+        section += [
+            f"`python {stage}` prints:",
+            "",
+            "```",
+            outputs[stage].rstrip("\n"),
+            "```",
+            "",
+            f"![The fit of {stage}: the data, the stage's cubic and the least-squares cubic, with residuals]"
+            f"(figures/{Path(stage).stem}.png)",
+        ]
+        sections.append("\n".join(section))
+    return "\n\n".join(sections)
+
+
+def comparison(outputs: Mapping[str, str]) -> str:
+    logs = {stage: parse_log(outputs[stage]) for stage in STAGES}
+    best = compare.least_squares()
+    return "\n".join(
+        [
+            "```",
+            "Loss at each logged step",
+            "",
+            compare.loss_table(logs, best[1]),
+            "",
+            "Fitted models",
+            "",
+            compare.model_table(logs, best),
+            "```",
+        ]
+    )
+
+
+def benchmark_table() -> str:
+    from tools import benchmark
+
+    return benchmark.markdown_table(json.loads(BENCHMARK_RESULTS.read_text()))
+
+
+def blocks(outputs: Mapping[str, str]) -> dict[str, str]:
+    """Every generated part of the README, from each stage's printed output (stdout)."""
+    return {
+        "quickstart": "```\n" + outputs["fit_numpy.py"].rstrip("\n") + "\n```",
+        "stages": stage_table(),
+        "walkthrough": walkthrough(outputs),
+        "comparison": comparison(outputs),
+        "benchmark": benchmark_table(),
+    }
+
+
+def fill(readme: str, generated: Mapping[str, str]) -> str:
+    """The README with the text between each pair of markers replaced by its generated part."""
+    found = {match[1] for match in _BLOCK.findall(readme)}
+    missing = set(generated) - found
+    if missing:
+        raise ValueError(f"README.md lacks the markers for {', '.join(sorted(missing))}")
+    return _BLOCK.sub(lambda match: f"{match[1]}{generated[match[2]]}\n{match[4]}", readme)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--check", action="store_true", help="only say whether README.md is up to date")
+    args = parser.parse_args(argv)
+
+    # With --check, nothing is written: not the README, not the figures.
+    runs = run_stages(STAGES, ["--no-figure"] if args.check else [], device="cpu")
+    failed = [run for run in runs.values() if not run.ok]
+    for run in failed:
+        print(f"{run.stage} failed: {run.error}", file=sys.stderr)
+    if failed:
+        return 1
+    outputs = {stage: run.stdout for stage, run in runs.items()}
+    expected = fill(README.read_text(), blocks(outputs))
+    if args.check:
+        stale = expected != README.read_text()
+        print("README.md is stale: run python tools/make_readme.py" if stale else "README.md is up to date")
+        return 1 if stale else 0
+    compare.draw_losses({stage: parse_log(text) for stage, text in outputs.items()}, compare.least_squares()[1])
+    README.write_text(expected)
+    print(f"wrote {README.relative_to(ROOT)} and the figures in figures/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
