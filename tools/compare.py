@@ -90,17 +90,30 @@ def model_table(logs: Mapping[str, StageLog], least_squares: tuple[np.ndarray, f
 
 
 def draw_losses(logs: Mapping[str, StageLog], floor: float, show: bool = False) -> Path | None:
-    figure = plotting.new_figure(show, figsize=(9, 5.5), layout="constrained")
-    axes = figure.subplots()
+    """Every stage's loss against the step, and, beside it, how far each one stays from the
+    floor: there the float32 stages settle at rounding level and RMSprop visibly above."""
+    figure = plotting.new_figure(show, figsize=(12, 5), layout="constrained")
+    loss_axes, gap_axes = figure.subplots(1, 2)
     for stage, log in logs.items():
         steps = list(log.losses)
-        axes.plot(steps, [log.losses[step] for step in steps], marker="o", markersize=3, label=short_name(stage))
-    axes.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"least-squares floor ({floor:.4f})")
-    axes.set_yscale("log")
-    axes.set_xlabel("step")
-    axes.set_ylabel("loss (sum of squared errors, log scale)")
-    axes.set_title("Every stage's loss at its logged steps")
-    axes.legend(fontsize=8, ncols=2)
+        losses = np.array([log.losses[step] for step in steps])
+        style = {"marker": "o", "markersize": 3, "label": short_name(stage)}
+        loss_axes.plot(steps, losses, **style)
+        gap_axes.plot(steps, losses - floor, **style)
+    loss_axes.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"least-squares floor ({floor:.4f})")
+    loss_axes.set_yscale("log")
+    loss_axes.set_ylabel("loss (sum of squared errors)")
+    loss_axes.set_title("Loss at each logged step")
+    gap_axes.axhline(0, color="k", linestyle="--", linewidth=1)
+    # symlog: logarithmic away from zero, linear within 1e-8 of it, so that stage 8's
+    # dip below the floor shows too.
+    gap_axes.set_yscale("symlog", linthresh=1e-8)
+    gap_axes.set_ylim(bottom=-1)
+    gap_axes.set_ylabel("loss - floor")
+    gap_axes.set_title("Distance to the floor")
+    for axes in (loss_axes, gap_axes):
+        axes.set_xlabel("step")
+    loss_axes.legend(fontsize=8, ncols=2)
     return plotting.save_figure(figure, "compare_losses", show)
 
 

@@ -1,0 +1,74 @@
+"""The comparison tool and the log reader it shares with the tests."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import plotting
+from tools import compare
+from tools.stages import STAGES, StageRun, parse_log
+
+
+def test_loss_table_has_a_row_per_logged_step_and_the_floor(default_runs: dict[str, StageRun], floor: float) -> None:
+    logs = {stage: run.log for stage, run in default_runs.items()}
+    header, *rows = compare.loss_table(logs, floor).splitlines()
+    assert header.split()[0] == "step" and header.split()[-1] == "floor"
+    steps = [int(row.split()[0]) for row in rows]
+    assert steps == sorted(set(range(0, 10001, 1000)) | set(range(0, 30001, 3000)))
+    row_12000 = rows[steps.index(12000)].split()
+    assert row_12000 == ["12000", f"{logs['fit_ctlflow_wshare.py'].losses[12000]:.7g}", f"{floor:.7g}"]
+    assert all(row.split()[-1] == f"{floor:.7g}" for row in rows)
+
+
+def test_model_table_puts_each_cubic_beside_the_least_squares_one(default_runs: dict[str, StageRun]) -> None:
+    logs = {stage: run.log for stage, run in default_runs.items()}
+    best = compare.least_squares()
+    table = compare.model_table(logs, best).splitlines()
+    assert [line.split()[0] for line in table] == ["term", "1", "x", "x^2", "x^3", "x^4", "x^5", "final", "gap"]
+    x_row = table[2].split()
+    assert float(x_row[-1]) == pytest.approx(best[0][1], rel=1e-5)
+    assert [float(cell) for cell in x_row[1:-1]] == pytest.approx([log.cubic[1] for log in logs.values()], rel=1e-5)
+    assert table[5].split()[-2:] == [f"{logs['fit_ctlflow_wshare.py'].terms[4].coefficient:.6g}", "?"]
+
+
+def test_stage_4s_model_is_multiplied_out_into_powers_of_x() -> None:
+    a, b, c, d = 0.1, -2.0, 0.05, 0.3
+    log = parse_log(f"0 1.0\nResult: y = {a} + {b} * P3({c} + {d} x)\n")
+    x = np.linspace(-math.pi, math.pi, 7)
+    z = c + d * x
+    assert np.polynomial.polynomial.polyval(x, log.cubic) == pytest.approx(a + b * (5 * z**3 - 3 * z) / 2)
+
+
+def test_a_log_without_a_result_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a stage log"):
+        parse_log("0 1.0\n1000 0.5\n")
+
+
+def test_a_failing_stage_is_named_and_the_others_still_shown(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
+    status = compare.main(["1", "2", "--device", "no-such-device"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "fit_tensor.py failed (exit status 2): fit_tensor.py: error: argument --device" in captured.err
+    assert "1 numpy" in captured.out and "2 tensor" not in captured.out
+    assert (tmp_path / "compare_losses.png").exists()
+
+
+@pytest.mark.parametrize("arguments", [["9"], ["nonsense"], ["--jobs", "0"], ["--bogus"]])
+def test_bad_arguments_are_one_line_and_exit_status_2(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        compare.main(arguments)
+    assert exit.value.code == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_every_stage_name_form_resolves() -> None:
+    from tools.stages import resolve_stages
+
+    assert resolve_stages(["1", "fit_tensor", "autograd", "fit_nn.py"]) == [STAGES[0], STAGES[1], STAGES[2], STAGES[4]]
