@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import plotting
 from tools.stages import ROOT, STAGES, TORCH_STAGES
 
 FLAGS = ["--points", "--steps", "--learning-rate", "--no-figure", "--show"]
@@ -98,19 +99,24 @@ def _run(project: Path, stage: str, *args: str, cwd: Path) -> subprocess.Complet
     )
 
 
-def test_figure_is_written_next_to_the_stage_from_any_folder(tmp_path: Path) -> None:
-    project = _copy_of_the_project(tmp_path)
-    done = _run(project, "fit_nn.py", "--steps", "10", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (project / "figures" / "fit_nn.png").read_bytes().startswith(b"\x89PNG")
-    assert not (tmp_path / "figures").exists()
-
-
-def test_show_without_a_display_neither_blocks_nor_fails(tmp_path: Path) -> None:
+def test_figure_is_written_next_to_the_stage_from_any_folder_without_a_display(tmp_path: Path) -> None:
+    # --show asks for a window; with no display there is none to open, and the run must
+    # neither wait nor fail, and still save the figure beside the stage, not in the cwd.
     project = _copy_of_the_project(tmp_path)
     done = _run(project, "fit_numpy.py", "--steps", "10", "--show", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert (project / "figures" / "fit_numpy.png").exists()
+    assert (project / "figures" / "fit_numpy.png").read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "figures").exists()
+
+
+def test_figure_of_a_torch_stage_takes_tensors_on_any_device_with_gradients(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
+    x = torch.linspace(-3, 3, 50)
+    y_pred = x * torch.ones((), requires_grad=True)
+    path = plotting.save_fit_figure("fit_nn.py", "Stage 5: a title", x, torch.sin(x), y_pred)
+    assert path == tmp_path / "fit_nn.png" and path.read_bytes().startswith(b"\x89PNG")
 
 
 def test_a_figure_that_cannot_be_saved_is_reported_and_the_results_stand(tmp_path: Path) -> None:
