@@ -21,8 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-import plotting
-from tools.stages import STAGES, StageLog, StageRun, resolve_stages, run_stages, stage_number
+# `python tools/<tool>.py` puts tools/ on the path, not the project folder that holds
+# plotting.py and the tools package; put it first, so this checkout's code is the one used.
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import plotting  # noqa: E402
+from tools.stages import STAGES, StageLog, StageRun, resolve_stages, run_stages, stage_number  # noqa: E402
 
 # The stages' data: 2000 points of sin(x) on [-pi, pi], ends included.
 POINTS = 2000

@@ -25,8 +25,13 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from tools import compare
-from tools.stages import ROOT, STAGES, parse_log, run_stages, stage_number
+# `python tools/<tool>.py` puts tools/ on the path, not the project folder that holds
+# plotting.py and the tools package; put it first, so this checkout's code is the one used.
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools import compare  # noqa: E402
+from tools.stages import ROOT, STAGES, parse_log, run_stages, stage_number  # noqa: E402
 
 README = ROOT / "README.md"
 BENCHMARK_RESULTS = ROOT / "figures" / "benchmark_scaling.json"
