@@ -19,9 +19,19 @@ parser = argparse.ArgumentParser(
     description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
 )
 parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
-parser.add_argument("--points", type=int, default=2000, help="points of sin(x) to fit (default: %(default)s)")
-parser.add_argument("--steps", type=int, default=30000, help="run steps 0..N, log every N/10th (default: %(default)s)")
-parser.add_argument("--learning-rate", type=float, default=1e-8, help="step size at 2000 points (default: %(default)s)")
+parser.add_argument(
+    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
+)
+parser.add_argument(
+    "--steps",
+    type=int,
+    default=30000,
+    metavar="N",
+    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
+)
+parser.add_argument(
+    "--learning-rate", type=float, default=1e-8, metavar="R", help="learning rate (default: %(default)s)"
+)
 parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
 parser.add_argument("--show", action="store_true", help="also open the figure in a window")
 args = parser.parse_args()
@@ -35,7 +45,7 @@ if args.device == "auto":
     args.device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
 try:
     device = torch.device(args.device)
-    torch.empty(0, device=device)
+    torch.zeros(1, device=device).item()
 except (RuntimeError, AssertionError, NotImplementedError):
     parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
 print(f"device: {device}", file=sys.stderr)
@@ -74,7 +84,7 @@ class Polynomial(torch.nn.Module):
 # random, so that is seeded too.
 torch.manual_seed(0)
 random.seed(0)
-model = Polynomial().to(device)
+model = Polynomial().to(device, dtype)
 loss_fn = torch.nn.MSELoss(reduction="sum")
 optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)
 
@@ -98,6 +108,7 @@ for t in range(args.steps + 1):
     # The optimizer updates every parameter it holds.
     optimizer.step()
 
+# "?" marks the terms that only some forward passes add.
 a, b, c, d, e = model.a, model.b, model.c, model.d, model.e
 print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3 + {e.item()} x^4 ? + {e.item()} x^5 ?")
 

@@ -18,9 +18,19 @@ parser = argparse.ArgumentParser(
     description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
 )
 parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
-parser.add_argument("--points", type=int, default=2000, help="points of sin(x) to fit (default: %(default)s)")
-parser.add_argument("--steps", type=int, default=10000, help="run steps 0..N, log every N/10th (default: %(default)s)")
-parser.add_argument("--learning-rate", type=float, default=5e-6, help="step size at 2000 points (default: %(default)s)")
+parser.add_argument(
+    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
+)
+parser.add_argument(
+    "--steps",
+    type=int,
+    default=10000,
+    metavar="N",
+    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
+)
+parser.add_argument(
+    "--learning-rate", type=float, default=5e-6, metavar="R", help="learning rate (default: %(default)s)"
+)
 parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
 parser.add_argument("--show", action="store_true", help="also open the figure in a window")
 args = parser.parse_args()
@@ -34,7 +44,7 @@ if args.device == "auto":
     args.device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
 try:
     device = torch.device(args.device)
-    torch.empty(0, device=device)
+    torch.zeros(1, device=device).item()
 except (RuntimeError, AssertionError, NotImplementedError):
     parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
 print(f"device: {device}", file=sys.stderr)
@@ -65,6 +75,10 @@ class LegendrePolynomial3(torch.autograd.Function):
         return grad_output * 1.5 * (5 * z**2 - 1)
 
 
+# The operation is called through apply, not forward: apply records the call, so that
+# loss.backward() knows to run our backward.
+P3 = LegendrePolynomial3.apply
+
 # This model converges only from a start near the answer, so the start values are fixed.
 a = torch.full((), 0.0, dtype=dtype).to(device).requires_grad_()
 b = torch.full((), -1.0, dtype=dtype).to(device).requires_grad_()
@@ -73,31 +87,31 @@ d = torch.full((), 0.3, dtype=dtype).to(device).requires_grad_()
 
 log_every = args.steps // 10
 for t in range(args.steps + 1):
-    # Forward pass: the new operation is called through its apply method.
-    P3 = LegendrePolynomial3.apply
+    # Forward pass: the cubic's prediction, written with the new operation.
     y_pred = a + b * P3(c + d * x)
 
     # The loss is the sum of squared errors; it is logged before this step's update.
-    loss = (y_pred - y).pow(2).sum()
+    loss = torch.square(y_pred - y).sum()
     if t % log_every == 0:
         print(t, loss.item())
         if not math.isfinite(loss.item()):
             sys.exit(f"step {t}: the loss is {loss.item()}, so the fit diverged; try a smaller --learning-rate")
 
-    # Backward pass: autograd fills a.grad, b.grad, c.grad and d.grad.
+    # Backward pass: autograd fills a.grad, b.grad, c.grad and d.grad. backward() adds to
+    # what is there, so the gradients are cleared first.
+    a.grad = None
+    b.grad = None
+    c.grad = None
+    d.grad = None
     loss.backward()
 
-    # Gradient descent: move each coefficient a small step against its gradient. The update
-    # itself must not be recorded, and the gradients are cleared, since backward() adds to them.
+    # Gradient descent: move each coefficient a small step against its gradient. Under
+    # no_grad, autograd does not record the update as part of the next step's graph.
     with torch.no_grad():
         a -= learning_rate * a.grad
         b -= learning_rate * b.grad
         c -= learning_rate * c.grad
         d -= learning_rate * d.grad
-        a.grad = None
-        b.grad = None
-        c.grad = None
-        d.grad = None
 
 print(f"Result: y = {a.item()} + {b.item()} * P3({c.item()} + {d.item()} x)")
 

@@ -18,9 +18,19 @@ parser = argparse.ArgumentParser(
     description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
 )
 parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
-parser.add_argument("--points", type=int, default=2000, help="points of sin(x) to fit (default: %(default)s)")
-parser.add_argument("--steps", type=int, default=10000, help="run steps 0..N, log every N/10th (default: %(default)s)")
-parser.add_argument("--learning-rate", type=float, default=1e-6, help="step size at 2000 points (default: %(default)s)")
+parser.add_argument(
+    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
+)
+parser.add_argument(
+    "--steps",
+    type=int,
+    default=10000,
+    metavar="N",
+    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
+)
+parser.add_argument(
+    "--learning-rate", type=float, default=1e-6, metavar="R", help="learning rate (default: %(default)s)"
+)
 parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
 parser.add_argument("--show", action="store_true", help="also open the figure in a window")
 args = parser.parse_args()
@@ -34,7 +44,7 @@ if args.device == "auto":
     args.device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
 try:
     device = torch.device(args.device)
-    torch.empty(0, device=device)
+    torch.zeros(1, device=device).item()
 except (RuntimeError, AssertionError, NotImplementedError):
     parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
 print(f"device: {device}", file=sys.stderr)
@@ -56,7 +66,7 @@ xx = x.unsqueeze(-1).pow(p)
 # (points,), the shape of y. The layer draws its own start values, on the CPU, after a
 # fixed seed; moving the model moves its parameters.
 torch.manual_seed(0)
-model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(device)
+model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(device, dtype)
 loss_fn = torch.nn.MSELoss(reduction="sum")
 
 log_every = args.steps // 10
@@ -76,7 +86,8 @@ for t in range(args.steps + 1):
     model.zero_grad()
     loss.backward()
 
-    # Gradient descent: move each parameter a small step against its gradient, unrecorded.
+    # Gradient descent: move each parameter a small step against its gradient. Under
+    # no_grad, autograd does not record the update as part of the next step's graph.
     with torch.no_grad():
         for param in model.parameters():
             param -= learning_rate * param.grad

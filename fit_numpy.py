@@ -16,9 +16,19 @@ import plotting
 parser = argparse.ArgumentParser(
     description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
 )
-parser.add_argument("--points", type=int, default=2000, help="points of sin(x) to fit (default: %(default)s)")
-parser.add_argument("--steps", type=int, default=10000, help="run steps 0..N, log every N/10th (default: %(default)s)")
-parser.add_argument("--learning-rate", type=float, default=1e-6, help="step size at 2000 points (default: %(default)s)")
+parser.add_argument(
+    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
+)
+parser.add_argument(
+    "--steps",
+    type=int,
+    default=10000,
+    metavar="N",
+    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
+)
+parser.add_argument(
+    "--learning-rate", type=float, default=1e-6, metavar="R", help="learning rate (default: %(default)s)"
+)
 parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
 parser.add_argument("--show", action="store_true", help="also open the figure in a window")
 args = parser.parse_args()
@@ -28,6 +38,8 @@ if args.steps < 10 or args.steps % 10:
     parser.error("argument --steps: must be a positive multiple of 10")
 if not 0 < args.learning_rate < math.inf:
     parser.error("argument --learning-rate: must be positive and finite")
+# A diverging fit overflows to inf and nan; the loop reports that itself, without warnings.
+np.seterr(over="ignore", invalid="ignore")
 
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
 x = np.linspace(-math.pi, math.pi, args.points)

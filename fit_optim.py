@@ -1,9 +1,9 @@
 """Stage 6: torch.optim does the update.
 
 An optimizer holds the model's parameters and knows how to step them: zero_grad() clears
-their gradients and step() applies its update rule. This stage uses RMSprop, which scales
-each parameter's step by a running average of its squared gradients, so it needs a much
-larger learning rate than plain gradient descent.
+their gradients and step() applies its update rule. This stage uses RMSprop, which divides
+each parameter's step by the root of a running average of its squared gradients; those
+steps are of about the size of the learning rate, which is why it is so much larger here.
 """
 
 import argparse
@@ -18,9 +18,19 @@ parser = argparse.ArgumentParser(
     description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
 )
 parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
-parser.add_argument("--points", type=int, default=2000, help="points of sin(x) to fit (default: %(default)s)")
-parser.add_argument("--steps", type=int, default=10000, help="run steps 0..N, log every N/10th (default: %(default)s)")
-parser.add_argument("--learning-rate", type=float, default=1e-3, help="step size at 2000 points (default: %(default)s)")
+parser.add_argument(
+    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
+)
+parser.add_argument(
+    "--steps",
+    type=int,
+    default=10000,
+    metavar="N",
+    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
+)
+parser.add_argument(
+    "--learning-rate", type=float, default=1e-3, metavar="R", help="learning rate (default: %(default)s)"
+)
 parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
 parser.add_argument("--show", action="store_true", help="also open the figure in a window")
 args = parser.parse_args()
@@ -34,7 +44,7 @@ if args.device == "auto":
     args.device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
 try:
     device = torch.device(args.device)
-    torch.empty(0, device=device)
+    torch.zeros(1, device=device).item()
 except (RuntimeError, AssertionError, NotImplementedError):
     parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
 print(f"device: {device}", file=sys.stderr)
@@ -56,7 +66,7 @@ xx = x.unsqueeze(-1).pow(p)
 # (points,), the shape of y. The layer draws its own start values, on the CPU, after a
 # fixed seed; moving the model moves its parameters.
 torch.manual_seed(0)
-model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(device)
+model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(device, dtype)
 loss_fn = torch.nn.MSELoss(reduction="sum")
 optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate)
 

@@ -17,9 +17,19 @@ parser = argparse.ArgumentParser(
     description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
 )
 parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
-parser.add_argument("--points", type=int, default=2000, help="points of sin(x) to fit (default: %(default)s)")
-parser.add_argument("--steps", type=int, default=10000, help="run steps 0..N, log every N/10th (default: %(default)s)")
-parser.add_argument("--learning-rate", type=float, default=1e-6, help="step size at 2000 points (default: %(default)s)")
+parser.add_argument(
+    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
+)
+parser.add_argument(
+    "--steps",
+    type=int,
+    default=10000,
+    metavar="N",
+    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
+)
+parser.add_argument(
+    "--learning-rate", type=float, default=1e-6, metavar="R", help="learning rate (default: %(default)s)"
+)
 parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
 parser.add_argument("--show", action="store_true", help="also open the figure in a window")
 args = parser.parse_args()
@@ -33,7 +43,7 @@ if args.device == "auto":
     args.device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
 try:
     device = torch.device(args.device)
-    torch.empty(0, device=device)
+    torch.zeros(1, device=device).item()
 except (RuntimeError, AssertionError, NotImplementedError):
     parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
 print(f"device: {device}", file=sys.stderr)
@@ -61,7 +71,7 @@ for t in range(args.steps + 1):
     y_pred = a + b * x + c * x**2 + d * x**3
 
     # The loss is the sum of squared errors; it is logged before this step's update.
-    loss = (y_pred - y).pow(2).sum()
+    loss = torch.square(y_pred - y).sum()
     if t % log_every == 0:
         print(t, loss.item())
         if not math.isfinite(loss.item()):

@@ -59,13 +59,19 @@ def save_figure(figure: Figure, name: str, show: bool = False) -> Path | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100)
+        print(f"figure: {path}", file=sys.stderr)
     except (OSError, ValueError) as error:
         print(f"could not save the figure {path}: {error}", file=sys.stderr)
         path = None
     if show:
+        import matplotlib
         import matplotlib.pyplot as plt
 
-        plt.show()
+        # Without a display matplotlib falls back to Agg, which can only write files.
+        if matplotlib.get_backend().lower() == "agg":
+            print("no display to show the figure on, so it is only saved", file=sys.stderr)
+        else:
+            plt.show()
     return path
 
 

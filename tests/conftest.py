@@ -7,7 +7,6 @@ the suite runs meanwhile.
 
 from __future__ import annotations
 
-import math
 import runpy
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import plotting
+from tools import compare
 from tools.stages import ROOT, STAGES, StageRun, run_stages
 
 _background: dict[str, Future[dict[str, StageRun]]] = {}
@@ -49,9 +48,9 @@ def default_runs() -> dict[str, StageRun]:
 
 @pytest.fixture(scope="session")
 def least_squares() -> tuple[np.ndarray, float]:
-    """The best cubic through the stages' 2000 points of sin(x), and its loss: the floor."""
-    x = np.linspace(-math.pi, math.pi, 2000)
-    return plotting.least_squares_cubic(x, np.sin(x))
+    """The best cubic through the stages' 2000 points of sin(x), by numpy.linalg.lstsq, and
+    its loss: the floor."""
+    return compare.least_squares()
 
 
 @pytest.fixture(scope="session")

@@ -96,6 +96,7 @@ def test_default_steps_are_multiples_of_ten_that_fall_as_the_size_grows() -> Non
         ["--stages", "9"],
         ["--device", "bogus"],
         ["--output", "results.txt"],
+        ["--output", "/no/such/folder/results.json"],
     ],
     ids=" ".join,
 )
@@ -123,6 +124,6 @@ def test_markdown_table_has_a_row_for_every_run(tiny_results: dict[str, Any]) ->
 def test_figure_is_drawn(tiny_results: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Into a folder of the test's own, so that the project's figure is left as it is.
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
-    path = draw_figure(tiny_results)
+    path = draw_figure(tiny_results, "benchmark_scaling")
     assert path == tmp_path / "benchmark_scaling.png"
     assert path.read_bytes().startswith(b"\x89PNG")

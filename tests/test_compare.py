@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import plotting
-from tools import compare
+from tools import compare, stages
 from tools.stages import STAGES, StageRun, parse_log
 
 
@@ -51,16 +51,26 @@ def test_a_log_without_a_result_is_refused() -> None:
 def test_a_failing_stage_is_named_and_the_others_still_shown(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # Short runs, and stage 2 with a learning rate that makes it diverge and exit.
+    command = stages.stage_command
+
+    def short_and_stage_2_diverging(stage: str, *args: str, device: str | None = None) -> list[str]:
+        extra = ["--learning-rate", "1e30"] if stage == "fit_tensor.py" else []
+        return command(stage, *args, "--steps", "100", *extra, device=device)
+
+    monkeypatch.setattr(stages, "stage_command", short_and_stage_2_diverging)
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
-    status = compare.main(["1", "2", "--device", "no-such-device"])
+    status = compare.main(["1", "2"])
     captured = capsys.readouterr()
     assert status == 1
-    assert "fit_tensor.py failed (exit status 2): fit_tensor.py: error: argument --device" in captured.err
+    assert "fit_tensor.py failed (exit status 1): step 10: the loss is " in captured.err
     assert "1 numpy" in captured.out and "2 tensor" not in captured.out
     assert (tmp_path / "compare_losses.png").exists()
 
 
-@pytest.mark.parametrize("arguments", [["9"], ["nonsense"], ["--jobs", "0"], ["--bogus"]])
+@pytest.mark.parametrize(
+    "arguments", [["9"], ["nonsense"], ["--jobs", "0"], ["--bogus"], ["--device", "no-such-device"]]
+)
 def test_bad_arguments_are_one_line_and_exit_status_2(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         compare.main(arguments)
@@ -71,4 +81,26 @@ def test_bad_arguments_are_one_line_and_exit_status_2(arguments: list[str], caps
 def test_every_stage_name_form_resolves() -> None:
     from tools.stages import resolve_stages
 
-    assert resolve_stages(["1", "fit_tensor", "autograd", "fit_nn.py"]) == [STAGES[0], STAGES[1], STAGES[2], STAGES[4]]
+    assert resolve_stages(["1", "fit_tensor", "autograd", "fit_nn.py", "2"]) == [
+        STAGES[0],
+        STAGES[1],
+        STAGES[2],
+        STAGES[4],
+    ]
+
+
+def test_least_squares_cubic_is_the_least_squares_solution() -> None:
+    # At the least-squares solution the residual is orthogonal to every column 1, x, x^2, x^3;
+    # on points symmetric about 0, sin(x)'s best cubic has no even terms.
+    x = np.linspace(-math.pi, math.pi, 2000)
+    coefficients, floor = plotting.least_squares_cubic(x, np.sin(x))
+    residual = np.polynomial.polynomial.polyval(x, coefficients) - np.sin(x)
+    powers = np.vander(x, 4, increasing=True)
+    assert np.abs(powers.T @ residual).max() < 1e-9 * np.abs(powers).sum()
+    assert coefficients[0] == pytest.approx(0, abs=1e-12) and coefficients[2] == pytest.approx(0, abs=1e-12)
+    assert floor == pytest.approx(np.square(residual).sum(), rel=1e-12)
+    # Moving any coefficient a little makes the fit worse.
+    for power in range(4):
+        nudged = coefficients.copy()
+        nudged[power] += 1e-4
+        assert np.square(np.polynomial.polynomial.polyval(x, nudged) - np.sin(x)).sum() > floor

@@ -50,7 +50,16 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotting  # noqa: E402
-from tools.stages import ROOT, STAGES, TORCH_STAGES, parse_log, resolve_stages, stage_number  # noqa: E402
+from tools.stages import (  # noqa: E402
+    ROOT,
+    STAGES,
+    TORCH_STAGES,
+    parse_log,
+    resolve_stages,
+    stage_number,
+    text_table,
+    usable_device,
+)
 
 SIZES = (2_000, 20_000, 200_000, 2_000_000)
 # Added when an accelerator takes part, for the CPU too, so that the speed-up is known there.
@@ -68,8 +77,10 @@ MIN_STEPS, MAX_STEPS = 10, 2000
 # A stage logs at steps 0, S/10, ..., S: eleven lines and ten intervals.
 INTERVALS = 10
 
-DEFAULT_OUTPUT = ROOT / "figures" / "benchmark_scaling.json"
-FIGURE_NAME = "benchmark_scaling"
+# Your own runs land here, out of git's way (see .gitignore); the README's table is read
+# from figures/benchmark_scaling.json, which only `--output figures/benchmark_scaling.json`
+# replaces. The figure takes the name of the results file.
+DEFAULT_OUTPUT = ROOT / "benchmark-results.json"
 METHOD = (
     "Each stage's own script runs in-process via runpy with --points N --steps S; the clock is read as each log line "
     "is written, which a stage does only after loss.item() has waited for the device. Of the 10 intervals between "
@@ -196,7 +207,8 @@ def default_sizes(device: str, accelerated: bool) -> list[int]:
     """Up to 2M points; also 20M when an accelerator takes part; and on an accelerator, further
     powers of ten while the guessed footprint fits in half of its free memory."""
     sizes = [*SIZES, ACCELERATOR_SIZE] if accelerated else list(SIZES)
-    if is_accelerator(device):
+    # torch.accelerator.get_memory_info is younger than the oldest torch this project accepts.
+    if is_accelerator(device) and hasattr(torch.accelerator, "get_memory_info"):
         free, _ = torch.accelerator.get_memory_info(torch.device(device))
         while sizes[-1] * 10 * BYTES_PER_POINT < free / 2:
             sizes.append(sizes[-1] * 10)
@@ -287,17 +299,9 @@ def _cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-def text_table(rows: Sequence[dict[str, Any]]) -> str:
-    cells = [list(COLUMNS), *(_cells(row) for row in rows)]
-    widths = [max(len(line[column]) for line in cells) for column in range(len(COLUMNS))]
-    # Names to the left, numbers to the right, so that the digits line up.
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if column in (0, 2) else cell.rjust(width)
-            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
-        ).rstrip()
-        for line in cells
-    )
+def result_table(rows: Sequence[dict[str, Any]]) -> str:
+    # Names to the left, numbers to the right.
+    return text_table(COLUMNS, [_cells(row) for row in rows], left=(0, 2))
 
 
 def markdown_table(results: dict[str, Any]) -> str:
@@ -323,7 +327,7 @@ def save_results(results: dict[str, Any], path: Path) -> None:
             writer.writerow({**row, **metadata})
 
 
-def draw_figure(results: dict[str, Any]) -> Path | None:
+def draw_figure(results: dict[str, Any], name: str) -> Path | None:
     """Time per step against points, log-log: one panel per device, one colour per stage."""
     valid = [row for row in results["rows"] if row["valid"]]
     devices = list(dict.fromkeys(row["device"] for row in valid))
@@ -360,11 +364,11 @@ def draw_figure(results: dict[str, Any]) -> Path | None:
     panels[-1].legend(fontsize=8)
     metadata = results["metadata"]
     figure.suptitle(
-        f"Time per gradient-descent step; torch {metadata['torch']}, {metadata['torch_threads']} threads, "
+        f"Time per training step; torch {metadata['torch']}, {metadata['torch_threads']} threads, "
         f"{metadata['cpu_count']} CPUs",
         fontsize=11,
     )
-    return plotting.save_figure(figure, FIGURE_NAME)
+    return plotting.save_figure(figure, name)
 
 
 def _sizes(text: str) -> list[int]:
@@ -398,17 +402,20 @@ def _device(text: str) -> str:
     if text == "all":
         return text
     try:
-        device = torch.device(text)
-        torch.empty(0, device=device)
-    except (RuntimeError, AssertionError, NotImplementedError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a device torch can use here") from None
-    return str(device)
+        return usable_device(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _output(text: str) -> Path:
-    if Path(text).suffix not in (".json", ".csv"):
+    path = Path(text)
+    if path.suffix not in (".json", ".csv"):
         raise argparse.ArgumentTypeError(f"{text!r} should end in .json or .csv")
-    return Path(text)
+    # Find out now, not after minutes of timing, that the results could not be saved.
+    folder = path.resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write into the folder {str(folder)!r}")
+    return path
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -440,9 +447,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--output",
         type=_output,
         default=DEFAULT_OUTPUT,
-        help="where to save the results, .json or .csv (default: figures/benchmark_scaling.json in the project)",
+        help="where to save the results, .json or .csv (default: benchmark-results.json in the project)",
     )
-    parser.add_argument("--no-figure", action="store_true", help=f"skip drawing figures/{FIGURE_NAME}.png")
+    parser.add_argument("--no-figure", action="store_true", help="skip drawing figures/<name of the output>.png")
     return parser.parse_args(argv)
 
 
@@ -485,13 +492,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     results = {"metadata": metadata, "rows": result_rows(measurements)}
-    print(text_table(results["rows"]))
-    save_results(results, args.output)
+    print(result_table(results["rows"]))
+    try:
+        save_results(results, args.output)
+    except OSError as error:
+        print(f"benchmark.py: could not write {args.output}: {error}", file=sys.stderr)
+        return 1
     print(f"\nwrote {args.output}")
     if not args.no_figure:
-        figure = draw_figure(results)
-        if figure is not None:
-            print(f"wrote {figure}")
+        draw_figure(results, args.output.stem)
     return 0
 
 

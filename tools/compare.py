@@ -27,7 +27,16 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotting  # noqa: E402
-from tools.stages import STAGES, StageLog, StageRun, resolve_stages, run_stages, stage_number  # noqa: E402
+from tools.stages import (  # noqa: E402
+    STAGES,
+    StageLog,
+    StageRun,
+    resolve_stages,
+    run_stages,
+    stage_number,
+    text_table,
+    usable_device,
+)
 
 # The stages' data: 2000 points of sin(x) on [-pi, pi], ends included.
 POINTS = 2000
@@ -44,16 +53,6 @@ def short_name(stage: str) -> str:
     return f"{stage_number(stage)} {stage[len('fit_') : -len('.py')]}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns right-aligned to their widest cell, the first one left-aligned."""
-    widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
-    lines = []
-    for row in (header, *rows):
-        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
 def loss_table(logs: Mapping[str, StageLog], floor: float) -> str:
     """One row per logged step of any stage, one column per stage; blank where a stage
     logs no loss at that step (stage 8 logs every 3000 steps, the others every 1000)."""
@@ -63,7 +62,7 @@ def loss_table(logs: Mapping[str, StageLog], floor: float) -> str:
         [str(step), *(f"{log.losses[step]:.7g}" if step in log.losses else "" for log in logs.values()), f"{floor:.7g}"]
         for step in steps
     ]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 def _coefficient(log: StageLog, power: int) -> str:
@@ -91,7 +90,7 @@ def model_table(logs: Mapping[str, StageLog], least_squares: tuple[np.ndarray, f
     ]
     rows.append(["final loss", *(f"{log.final_loss:.7g}" for log in logs.values()), f"{floor:.7g}"])
     rows.append(["gap to floor", *(f"{log.final_loss / floor - 1:+.2e}" for log in logs.values()), "0"])
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 def draw_losses(logs: Mapping[str, StageLog], floor: float, show: bool = False) -> Path | None:
@@ -128,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("stages", nargs="*", help="stages to run, by number (1-8) or name (default: all)")
     parser.add_argument("--device", default="auto", help="passed to every torch stage: auto, cpu, cuda, mps, ...")
-    parser.add_argument("--jobs", type=int, help="stages to run at once (default: all of them)")
+    parser.add_argument("--jobs", type=int, help="stages to run at once (default: one per core)")
     parser.add_argument("--no-figure", action="store_true", help="skip figures/compare_losses.png")
     parser.add_argument("--show", action="store_true", help="also open the figure in a window")
     args = parser.parse_args(argv)
@@ -138,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"argument stages: {error}")
     if args.jobs is not None and args.jobs < 1:
         parser.error("argument --jobs: must be at least 1")
+    try:
+        usable_device(args.device)
+    except ValueError as error:
+        parser.error(f"argument --device: {error}")
 
     finished = 0
     lock = threading.Lock()

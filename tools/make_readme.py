@@ -1,7 +1,7 @@
 """Regenerate the figures and every generated part of README.md from the code itself.
 
     python tools/make_readme.py          # run every stage, redraw figures/, rewrite README.md
-    python tools/make_readme.py --check  # say which parts of README.md are stale; change nothing
+    python tools/make_readme.py --check  # name the parts of README.md that are stale; change nothing
 
 The README's prose is written by hand. Between a pair of markers
 
@@ -31,7 +31,7 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools import compare  # noqa: E402
-from tools.stages import ROOT, STAGES, parse_log, run_stages, stage_number  # noqa: E402
+from tools.stages import ROOT, STAGES, parse_log, run_stages, stage_default, stage_number  # noqa: E402
 
 README = ROOT / "README.md"
 BENCHMARK_RESULTS = ROOT / "figures" / "benchmark_scaling.json"
@@ -53,13 +53,6 @@ def docstring(stage: str) -> tuple[str, str]:
     text = "\n".join(lines[: _docstring_length(lines)]).strip('"\n')
     title, _, body = text.partition("\n\n")
     return title.split(": ", 1)[1].rstrip("."), body.strip()
-
-
-def _default(stage: str, flag: str) -> str:
-    match = re.search(rf'"{flag}", type=\w+, default=([^,]+),', (ROOT / stage).read_text())
-    if match is None:
-        raise ValueError(f"{stage} has no default for {flag}")
-    return match.group(1)
 
 
 def _diff(old: list[str], new: list[str], old_name: str, new_name: str) -> list[str]:
@@ -108,8 +101,8 @@ def stage_table() -> str:
             command = f"`diff -u {previous} {stage}`"
             changed = str(lesson_diff(previous, stage)[1])
         rows.append(
-            f"| {stage_number(stage)} | [`{stage}`]({stage}) | {title} | {_default(stage, '--learning-rate')} "
-            f"| {_default(stage, '--steps')} | {command} | {changed} |"
+            f"| {stage_number(stage)} | [`{stage}`]({stage}) | {title} | {stage_default(stage, '--learning-rate')} "
+            f"| {stage_default(stage, '--steps')} | {command} | {changed} |"
         )
     return "\n".join(rows)
 
@@ -127,8 +120,8 @@ def walkthrough(outputs: Mapping[str, str]) -> str:
         else:
             diff, changed = lesson_diff(previous, stage)
             section += [
-                f"What changes from stage {stage_number(previous)} (`diff -u {previous} {stage}`, "
-                f"{changed} lines; the docstrings, quoted above, left out):",
+                f"What changes from stage {stage_number(previous)}: `diff -u {previous} {stage}` changes "
+                f"{changed} lines in all; here it is without the docstrings, quoted above.",
                 "",
                 "```diff",
                 diff,
@@ -250,10 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         return 1
     outputs = {stage: run.stdout for stage, run in runs.items()}
-    expected = fill(README.read_text(), blocks(outputs))
+    generated = blocks(outputs)
+    current = {match[1]: match[2] for match in _BLOCK.findall(README.read_text())}
+    expected = fill(README.read_text(), generated)
     if args.check:
-        stale = expected != README.read_text()
-        print("README.md is stale: run python tools/make_readme.py" if stale else "README.md is up to date")
+        stale = [name for name, text in generated.items() if current.get(name) != text + "\n"]
+        if stale:
+            print(f"README.md is stale ({', '.join(stale)}): run python tools/make_readme.py")
+        else:
+            print("README.md is up to date")
         return 1 if stale else 0
     compare.draw_losses({stage: parse_log(text) for stage, text in outputs.items()}, compare.least_squares()[1])
     README.write_text(expected)

@@ -46,15 +46,55 @@ def stage_number(stage: str) -> int:
 
 def resolve_stages(names: Iterable[str]) -> list[str]:
     """Stage file names from what a user types: `fit_nn.py`, `fit_nn`, `nn` or `5`."""
-    resolved = []
+    resolved: list[str] = []
     for name in names:
         for stage in STAGES:
             if name in (stage, stage[: -len(".py")], stage[len("fit_") : -len(".py")], str(stage_number(stage))):
-                resolved.append(stage)
+                if stage not in resolved:
+                    resolved.append(stage)
                 break
         else:
             raise ValueError(f"unknown stage {name!r}; choose from 1-8 or {', '.join(STAGES)}")
     return resolved
+
+
+def stage_default(stage: str, flag: str) -> str:
+    """The default of one of a stage's flags, as its source spells it: `1e-6` for --learning-rate."""
+    match = re.search(rf'"{flag}",\s*type=\w+,\s*default=([^,\s]+),', (ROOT / stage).read_text())
+    if match is None:
+        raise ValueError(f"{stage} has no default for {flag}")
+    return match.group(1)
+
+
+def usable_device(name: str) -> str:
+    """The device as torch names it, if torch can compute on it here; else ValueError.
+
+    The tools check --device before they start any stage; each torch stage checks it again
+    the same way, so that both refuse the same devices."""
+    import torch
+
+    if name == "auto":
+        return name
+    try:
+        device = torch.device(name)
+        torch.zeros(1, device=device).item()
+    except (RuntimeError, AssertionError, NotImplementedError):
+        raise ValueError(f"{name!r} is not a device torch can use here") from None
+    return str(device)
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Iterable[int] = (0,)) -> str:
+    """Rows as aligned text columns: those numbered in `left` left-aligned, the rest (numbers,
+    so that their digits line up) right-aligned."""
+    left = set(left)
+    widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if column in left else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in (header, *rows)
+    )
 
 
 @dataclass(frozen=True)
