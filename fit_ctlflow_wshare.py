@@ -3,7 +3,8 @@
 forward is ordinary Python, run anew at every step, so it can branch and loop. Here each
 pass draws at random whether to add e x^4, e x^4 + e x^5 or nothing to the cubic. Autograd
 records whatever ran, and a weight used in two places receives the sum of both gradients.
-A fifth parameter and a changing model need a smaller rate, momentum and more steps.
+The x^4 and x^5 terms make the loss far steeper, so the learning rate is much smaller;
+momentum and three times the steps make up for it.
 """
 
 import argparse
