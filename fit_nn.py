@@ -29,7 +29,11 @@ parser.add_argument(
     help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
 )
 parser.add_argument(
-    "--learning-rate", type=float, default=1e-6, metavar="R", help="learning rate (default: %(default)s)"
+    "--learning-rate",
+    type=float,
+    default=1e-6,
+    metavar="R",
+    help="learning rate at 2000 points, scaled by 2000/N (default: %(default)s)",
 )
 parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
 parser.add_argument("--show", action="store_true", help="also open the figure in a window")
@@ -45,7 +49,7 @@ if args.device == "auto":
 try:
     device = torch.device(args.device)
     torch.zeros(1, device=device).item()
-except (RuntimeError, AssertionError, NotImplementedError):
+except (RuntimeError, AssertionError, NotImplementedError, ImportError):
     parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
 print(f"device: {device}", file=sys.stderr)
 dtype = torch.float32

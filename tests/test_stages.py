@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
 import torch
 
-from tools.stages import STAGES, TORCH_STAGES, StageRun, run_stage, stage_default
+from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, run_stage, stage_default
 
 # How close each stage must come to the least-squares floor, relative to it. The float64
 # stage gets there to float64 rounding, the float32 gradient-descent stages to float32
@@ -120,3 +121,16 @@ def test_stage_reaches_the_floor_on_cuda(stage: str, floor: float) -> None:
     run = _succeeded(run_stage(stage, ["--no-figure"], device="cuda"))
     assert run.stderr.startswith("device: cuda")
     assert run.log.final_loss == pytest.approx(floor, rel=FLOOR_TOLERANCE[stage])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_imports_no_other_stage_and_shares_only_plotting(stage: str) -> None:
+    tree = ast.parse((ROOT / stage).read_text())
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    project = {path.stem for path in ROOT.glob("*.py")} | {"tools", "tests"}
+    assert imported & project == {"plotting"}

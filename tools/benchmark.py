@@ -17,7 +17,7 @@ descent scales its rate by 2000 / points, and RMSprop (stage 6) needs no scaling
 divides each step by the gradient's running size.
 
     python tools/benchmark.py
-    python tools/benchmark.py --sizes 2000,2000000 --stages 2,5 --device cpu --output results.csv
+    python tools/benchmark.py --sizes 2000,2000000 --stages 2,5 --device cpu --output benchmark-results.csv
 """
 
 from __future__ import annotations
@@ -328,45 +328,47 @@ def save_results(results: dict[str, Any], path: Path) -> None:
 
 
 def draw_figure(results: dict[str, Any], name: str) -> Path | None:
-    """Time per step against points, log-log: one panel per device, one colour per stage."""
+    """Time per step against points, log-log: a panel per stage, a line per device, so that a
+    device that pays off crosses below the CPU. The NumPy stage's CPU line is drawn faintly in
+    every panel for reference."""
     valid = [row for row in results["rows"] if row["valid"]]
-    devices = list(dict.fromkeys(row["device"] for row in valid))
-    if not devices:
+    stages = [stage for stage in STAGES if any(row["stage"] == stage for row in valid)]
+    if not stages:
         return None
-    figure = plotting.new_figure(False, figsize=(1 + 6 * len(devices), 5.5), layout="constrained")
-    panels = figure.subplots(1, len(devices), sharex=True, sharey=True, squeeze=False)[0]
-    for panel, device in zip(panels, devices, strict=True):
-        for stage in STAGES:
-            runs = sorted(
-                (row for row in valid if row["device"] == device and row["stage"] == stage),
-                key=lambda row: row["points"],
-            )
-            if not runs:
-                continue
+    devices = list(dict.fromkeys(row["device"] for row in valid))
+    columns = min(4, len(stages))
+    rows = math.ceil(len(stages) / columns)
+    figure = plotting.new_figure(False, figsize=(3.2 * columns + 1, 3 * rows + 1), layout="constrained")
+    panels = figure.subplots(rows, columns, sharex=True, sharey=True, squeeze=False).flatten()
+
+    def draw(panel: Any, stage: str, device: str, **style: Any) -> None:
+        runs = sorted(
+            (row for row in valid if (row["stage"], row["device"]) == (stage, device)), key=lambda row: row["points"]
+        )
+        if runs:
             medians = np.array([row["median_s"] for row in runs])
             spread = [medians - [row["min_s"] for row in runs], [row["max_s"] for row in runs] - medians]
-            panel.errorbar(
-                [row["points"] for row in runs],
-                medians,
-                yerr=spread,
-                color=f"C{stage_number(stage) - 1}",
-                marker="o",
-                markersize=4,
-                capsize=2,
-                label=f"{stage_number(stage)} {stage}",
-            )
+            panel.errorbar([row["points"] for row in runs], medians, yerr=spread, capsize=2, **style)
+
+    for panel, stage in zip(panels, stages, strict=False):
+        if stage != STAGES[0]:
+            draw(panel, STAGES[0], "cpu", color="0.75", linestyle="--", label=f"{STAGES[0]} on cpu")
+        for index, device in enumerate(devices):
+            draw(panel, stage, device, color=f"C{index}", marker="o", markersize=3, label=device)
+        panel.set_title(f"{stage_number(stage)} {stage}", fontsize=9)
         panel.set_xscale("log")
         panel.set_yscale("log")
         panel.grid(True, which="major", alpha=0.3)
-        panel.set_title(f"{device}: {results['metadata']['devices'][device]}", fontsize=10)
-        panel.set_xlabel("points fitted")
-    panels[0].set_ylabel("seconds per step (median; bars: min to max)")
-    panels[-1].legend(fontsize=8)
+        panel.legend(fontsize=7)
+    for panel in panels[len(stages) :]:
+        panel.set_visible(False)
+    figure.supxlabel("points fitted")
+    figure.supylabel("seconds per step (median; bars: min to max)")
     metadata = results["metadata"]
+    devices_named = "; ".join(f"{device}: {label}" for device, label in metadata["devices"].items())
     figure.suptitle(
-        f"Time per training step; torch {metadata['torch']}, {metadata['torch_threads']} threads, "
-        f"{metadata['cpu_count']} CPUs",
-        fontsize=11,
+        f"Time per training step ({devices_named}; torch {metadata['torch']}, {metadata['torch_threads']} threads)",
+        fontsize=10,
     )
     return plotting.save_figure(figure, name)
 

@@ -33,19 +33,18 @@ from tools.stages import (  # noqa: E402
     StageRun,
     resolve_stages,
     run_stages,
+    stage_default,
     stage_number,
     text_table,
     usable_device,
 )
 
-# The stages' data: 2000 points of sin(x) on [-pi, pi], ends included.
-POINTS = 2000
 TERMS = ("1", "x", "x^2", "x^3", "x^4", "x^5")
 
 
 def least_squares() -> tuple[np.ndarray, float]:
     """The least-squares cubic through the stages' points, and its loss: the floor."""
-    x = np.linspace(-math.pi, math.pi, POINTS)
+    x = np.linspace(-math.pi, math.pi, int(stage_default(STAGES[0], "--points")))
     return plotting.least_squares_cubic(x, np.sin(x))
 
 

@@ -45,9 +45,10 @@ def stage_number(stage: str) -> int:
 
 
 def resolve_stages(names: Iterable[str]) -> list[str]:
-    """Stage file names from what a user types: `fit_nn.py`, `fit_nn`, `nn` or `5`."""
+    """Stage file names from what a user types: `fit_nn.py`, `fit_nn`, `nn` or `5`, alone or
+    separated by commas; each stage once, in the order first named."""
     resolved: list[str] = []
-    for name in names:
+    for name in (part for text in names for part in text.split(",") if part):
         for stage in STAGES:
             if name in (stage, stage[: -len(".py")], stage[len("fit_") : -len(".py")], str(stage_number(stage))):
                 if stage not in resolved:
@@ -67,18 +68,19 @@ def stage_default(stage: str, flag: str) -> str:
 
 
 def usable_device(name: str) -> str:
-    """The device as torch names it, if torch can compute on it here; else ValueError.
+    """The device as torch names it, if torch can compute on it here; else ValueError. "auto"
+    is the accelerator torch finds, else the CPU.
 
     The tools check --device before they start any stage; each torch stage checks it again
     the same way, so that both refuse the same devices."""
     import torch
 
     if name == "auto":
-        return name
+        name = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
     try:
         device = torch.device(name)
         torch.zeros(1, device=device).item()
-    except (RuntimeError, AssertionError, NotImplementedError):
+    except (RuntimeError, AssertionError, NotImplementedError, ImportError):
         raise ValueError(f"{name!r} is not a device torch can use here") from None
     return str(device)
 
@@ -231,8 +233,8 @@ def run_stages(
     """Run the stages side by side, `jobs` at a time (default: one per core), and return
     each one's run in the order given. on_finish hears of each run as it ends.
 
-    Stage 8 trains three times as long as the others, so it starts first: left to the end,
-    it would run alone on one core while the others stood idle.
+    The stages with the most steps (stage 8 trains three times as long) start first: left to
+    the end, one would run alone on one core while the others stood idle.
     """
     jobs = min(jobs or os.cpu_count() or 1, len(stages))
     threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -243,7 +245,7 @@ def run_stages(
             on_finish(outcome)
         return outcome
 
-    longest_first = sorted(stages, key=lambda stage: stage != "fit_ctlflow_wshare.py")
+    longest_first = sorted(stages, key=lambda stage: -int(stage_default(stage, "--steps")))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = {outcome.stage: outcome for outcome in pool.map(run, longest_first)}
     return {stage: runs[stage] for stage in stages}
