@@ -1,11 +1,12 @@
 """Stage 3: autograd computes the gradients.
 
-Tensors created with requires_grad record every operation applied to them. loss.backward()
-then walks that record backwards and leaves d(loss)/d(coefficient) in each coefficient's
-.grad: the chain rule of stage 2, done by PyTorch. The log matches stage 2's.
+Once a tensor requires grad, every operation that uses it records, in its result's
+grad_fn, how to pass a gradient back. loss.backward() follows those records from the
+loss back to a, b, c and d and adds d(loss)/d(coefficient) to each one's .grad: the chain
+rule of stage 2, done by PyTorch. The start values and the arithmetic are stage 2's, so
+the log matches stage 2's to float32 rounding.
 """
 
-import argparse
 import math
 import sys
 
@@ -13,61 +14,26 @@ import torch
 
 import plotting
 
-parser = argparse.ArgumentParser(
-    description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
-)
-parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
-parser.add_argument(
-    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
-)
-parser.add_argument(
-    "--steps",
-    type=int,
-    default=10000,
-    metavar="N",
-    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
-)
-parser.add_argument(
-    "--learning-rate",
-    type=float,
-    default=1e-6,
-    metavar="R",
-    help="learning rate at 2000 points, scaled by 2000/N (default: %(default)s)",
-)
-parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
-parser.add_argument("--show", action="store_true", help="also open the figure in a window")
-args = parser.parse_args()
-if args.points < 4:
-    parser.error("argument --points: a cubic needs at least 4 points")
-if args.steps < 10 or args.steps % 10:
-    parser.error("argument --steps: must be a positive multiple of 10")
-if not 0 < args.learning_rate < math.inf:
-    parser.error("argument --learning-rate: must be positive and finite")
-if args.device == "auto":
-    args.device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
-try:
-    device = torch.device(args.device)
-    torch.zeros(1, device=device).item()
-except (RuntimeError, AssertionError, NotImplementedError, ImportError):
-    parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
-print(f"device: {device}", file=sys.stderr)
+# The stage's defaults: flags can change them, and --help lists the flags.
+args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="auto")
+# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
+# the memory, and the precision accelerators compute fastest in.
 dtype = torch.float32
 
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
-x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=device)
+x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
 y = torch.sin(x)
-
-# The loss sums over the points, so its gradient grows with their number: scaling the
-# step by 2000 / points keeps gradient descent stable for any --points.
-learning_rate = args.learning_rate * 2000 / args.points
 
 # Random start values; a fixed seed makes every run print the same log. They are drawn on
 # the CPU and then moved, so every device starts from the same four numbers.
+# requires_grad_() comes after .to(): moved to another device, a tensor is a new one
+# computed from the CPU's, and backward fills the .grad of tensors made directly (leaves),
+# not of ones computed from them.
 torch.manual_seed(0)
-a = torch.randn((), dtype=dtype).to(device).requires_grad_()
-b = torch.randn((), dtype=dtype).to(device).requires_grad_()
-c = torch.randn((), dtype=dtype).to(device).requires_grad_()
-d = torch.randn((), dtype=dtype).to(device).requires_grad_()
+a = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
+b = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
+c = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
+d = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
 
 log_every = args.steps // 10
 for t in range(args.steps + 1):
@@ -75,9 +41,12 @@ for t in range(args.steps + 1):
     y_pred = a + b * x + c * x**2 + d * x**3
 
     # The loss is the sum of squared errors; it is logged before this step's update.
+    # loss is a tensor of one number; .item() copies that number out as a Python float.
     loss = torch.square(y_pred - y).sum()
     if t % log_every == 0:
         print(t, loss.item())
+        # A rate too large overshoots the minimum by more at every step, until the loss
+        # overflows. Stop there and say so.
         if not math.isfinite(loss.item()):
             sys.exit(f"step {t}: the loss is {loss.item()}, so the fit diverged; try a smaller --learning-rate")
 
@@ -89,13 +58,15 @@ for t in range(args.steps + 1):
     d.grad = None
     loss.backward()
 
-    # Gradient descent: move each coefficient a small step against its gradient. Under
-    # no_grad, autograd does not record the update as part of the next step's graph.
+    # Gradient descent: move each coefficient a small step against its gradient. The update
+    # must not be recorded: without no_grad, `a -= ...` is an error (a leaf that requires
+    # grad, changed in place), and `a = a - ...` would make a new a computed from the old
+    # one, no longer a leaf, whose .grad backward leaves empty.
     with torch.no_grad():
-        a -= learning_rate * a.grad
-        b -= learning_rate * b.grad
-        c -= learning_rate * c.grad
-        d -= learning_rate * d.grad
+        a -= args.learning_rate * a.grad
+        b -= args.learning_rate * b.grad
+        c -= args.learning_rate * c.grad
+        d -= args.learning_rate * d.grad
 
 print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3")
 

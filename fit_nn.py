@@ -1,12 +1,12 @@
 """Stage 5: torch.nn builds the model and the loss.
 
 The cubic is a linear layer: its inputs are the features x, x^2, x^3 of each point, its
-weights are b, c, d and its bias is a. torch.nn.Linear holds those parameters and draws
-their start values, and torch.nn.MSELoss computes the sum of squared errors. The update is
-still written by hand.
+weights are b, c, d and its bias is a. torch.nn.Linear holds those four numbers as
+Parameters, tensors that require grad from the start, and draws their start values;
+torch.nn.MSELoss(reduction="sum") computes the sum of squared errors. The update is still
+written by hand.
 """
 
-import argparse
 import math
 import sys
 
@@ -14,63 +14,30 @@ import torch
 
 import plotting
 
-parser = argparse.ArgumentParser(
-    description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
-)
-parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
-parser.add_argument(
-    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
-)
-parser.add_argument(
-    "--steps",
-    type=int,
-    default=10000,
-    metavar="N",
-    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
-)
-parser.add_argument(
-    "--learning-rate",
-    type=float,
-    default=1e-6,
-    metavar="R",
-    help="learning rate at 2000 points, scaled by 2000/N (default: %(default)s)",
-)
-parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
-parser.add_argument("--show", action="store_true", help="also open the figure in a window")
-args = parser.parse_args()
-if args.points < 4:
-    parser.error("argument --points: a cubic needs at least 4 points")
-if args.steps < 10 or args.steps % 10:
-    parser.error("argument --steps: must be a positive multiple of 10")
-if not 0 < args.learning_rate < math.inf:
-    parser.error("argument --learning-rate: must be positive and finite")
-if args.device == "auto":
-    args.device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
-try:
-    device = torch.device(args.device)
-    torch.zeros(1, device=device).item()
-except (RuntimeError, AssertionError, NotImplementedError, ImportError):
-    parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
-print(f"device: {device}", file=sys.stderr)
+# The stage's defaults: flags can change them, and --help lists the flags.
+args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="auto")
+# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
+# the memory, and the precision accelerators compute fastest in.
 dtype = torch.float32
 
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
-x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=device)
+x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
 y = torch.sin(x)
 
-# The loss sums over the points, so its gradient grows with their number: scaling the
-# step by 2000 / points keeps gradient descent stable for any --points.
-learning_rate = args.learning_rate * 2000 / args.points
-
-# The layer's input: one row (x, x^2, x^3) for every point, a tensor of shape (points, 3).
-p = torch.tensor([1, 2, 3], device=device)
+# The layer's input: one row (x, x^2, x^3) for every point. x.unsqueeze(-1) has shape
+# (points, 1) and p has shape (3,); pow broadcasts the two to shape (points, 3).
+p = torch.tensor([1, 2, 3], device=args.device)
 xx = x.unsqueeze(-1).pow(p)
 
-# Linear(3, 1) maps each row to one number; Flatten(0, 1) turns the (points, 1) output into
-# (points,), the shape of y. The layer draws its own start values, on the CPU, after a
-# fixed seed; moving the model moves its parameters.
+# Linear(3, 1) maps each row to one number, so its output has shape (points, 1), and
+# Flatten(0, 1) makes that (points,), the shape of y: left as it was, the loss would
+# broadcast it against y into a (points, points) table of every prediction minus every
+# target. The layer's weight and bias are Parameters, which require grad from the start.
+# It draws their start values on the CPU, after a fixed seed; moving the model moves them.
 torch.manual_seed(0)
-model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(device, dtype)
+model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(args.device, dtype)
+# reduction="sum" adds up the squared errors, as the stages before did; the default,
+# "mean", divides the loss by the number of points, and every gradient with it.
 loss_fn = torch.nn.MSELoss(reduction="sum")
 
 log_every = args.steps // 10
@@ -79,9 +46,12 @@ for t in range(args.steps + 1):
     y_pred = model(xx)
 
     # The loss is the sum of squared errors; it is logged before this step's update.
+    # loss is a tensor of one number; .item() copies that number out as a Python float.
     loss = loss_fn(y_pred, y)
     if t % log_every == 0:
         print(t, loss.item())
+        # A rate too large overshoots the minimum by more at every step, until the loss
+        # overflows. Stop there and say so.
         if not math.isfinite(loss.item()):
             sys.exit(f"step {t}: the loss is {loss.item()}, so the fit diverged; try a smaller --learning-rate")
 
@@ -90,11 +60,13 @@ for t in range(args.steps + 1):
     model.zero_grad()
     loss.backward()
 
-    # Gradient descent: move each parameter a small step against its gradient. Under
-    # no_grad, autograd does not record the update as part of the next step's graph.
+    # Gradient descent: move each parameter a small step against its gradient. The update
+    # must not be recorded: without no_grad, `a -= ...` is an error (a leaf that requires
+    # grad, changed in place), and `a = a - ...` would make a new a computed from the old
+    # one, no longer a leaf, whose .grad backward leaves empty.
     with torch.no_grad():
         for param in model.parameters():
-            param -= learning_rate * param.grad
+            param -= args.learning_rate * param.grad
 
 # The bias is a; the weights are b, c, d.
 linear_layer = model[0]

@@ -5,7 +5,6 @@ are all spelled out here, the gradients derived on paper with the chain rule. Ea
 stage hands one of these jobs to PyTorch.
 """
 
-import argparse
 import math
 import sys
 
@@ -13,45 +12,12 @@ import numpy as np
 
 import plotting
 
-parser = argparse.ArgumentParser(
-    description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
-)
-parser.add_argument(
-    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
-)
-parser.add_argument(
-    "--steps",
-    type=int,
-    default=10000,
-    metavar="N",
-    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
-)
-parser.add_argument(
-    "--learning-rate",
-    type=float,
-    default=1e-6,
-    metavar="R",
-    help="learning rate at 2000 points, scaled by 2000/N (default: %(default)s)",
-)
-parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
-parser.add_argument("--show", action="store_true", help="also open the figure in a window")
-args = parser.parse_args()
-if args.points < 4:
-    parser.error("argument --points: a cubic needs at least 4 points")
-if args.steps < 10 or args.steps % 10:
-    parser.error("argument --steps: must be a positive multiple of 10")
-if not 0 < args.learning_rate < math.inf:
-    parser.error("argument --learning-rate: must be positive and finite")
-# A diverging fit overflows to inf and nan; the loop reports that itself, without warnings.
-np.seterr(over="ignore", invalid="ignore")
+# The stage's defaults: flags can change them, and --help lists the flags.
+args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6)
 
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
 x = np.linspace(-math.pi, math.pi, args.points)
 y = np.sin(x)
-
-# The loss sums over the points, so its gradient grows with their number: scaling the
-# step by 2000 / points keeps gradient descent stable for any --points.
-learning_rate = args.learning_rate * 2000 / args.points
 
 # Random start values; a fixed seed makes every run print the same log.
 np.random.seed(0)
@@ -69,6 +35,8 @@ for t in range(args.steps + 1):
     loss = np.square(y_pred - y).sum()
     if t % log_every == 0:
         print(t, loss)
+        # A rate too large overshoots the minimum by more at every step, until the loss
+        # overflows. Stop there and say so.
         if not math.isfinite(loss):
             sys.exit(f"step {t}: the loss is {loss}, so the fit diverged; try a smaller --learning-rate")
 
@@ -81,10 +49,10 @@ for t in range(args.steps + 1):
     grad_d = (grad_y_pred * x**3).sum()
 
     # Gradient descent: move each coefficient a small step against its gradient.
-    a -= learning_rate * grad_a
-    b -= learning_rate * grad_b
-    c -= learning_rate * grad_c
-    d -= learning_rate * grad_d
+    a -= args.learning_rate * grad_a
+    b -= args.learning_rate * grad_b
+    c -= args.learning_rate * grad_c
+    d -= args.learning_rate * grad_d
 
 print(f"Result: y = {a} + {b} x + {c} x^2 + {d} x^3")
 

@@ -4,9 +4,11 @@ An optimizer holds the model's parameters and knows how to step them: zero_grad(
 their gradients and step() applies its update rule. This stage uses RMSprop, which divides
 each parameter's step by the root of a running average of its squared gradients; those
 steps are of about the size of the learning rate, which is why it is so much larger here.
+The running averages are state the optimizer keeps for each parameter from one step to
+the next, which is why it is made once, before the loop. At a constant rate RMSprop keeps
+stepping about that far, so it hovers near the floor rather than settling on it.
 """
 
-import argparse
 import math
 import sys
 
@@ -14,65 +16,32 @@ import torch
 
 import plotting
 
-parser = argparse.ArgumentParser(
-    description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
-)
-parser.add_argument("--device", default="auto", help="auto (an accelerator if torch has one, else cpu), cpu, cuda, mps")
-parser.add_argument(
-    "--points", type=int, default=2000, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
-)
-parser.add_argument(
-    "--steps",
-    type=int,
-    default=10000,
-    metavar="N",
-    help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
-)
-parser.add_argument(
-    "--learning-rate",
-    type=float,
-    default=1e-3,
-    metavar="R",
-    help="learning rate, whatever --points (default: %(default)s)",
-)
-parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
-parser.add_argument("--show", action="store_true", help="also open the figure in a window")
-args = parser.parse_args()
-if args.points < 4:
-    parser.error("argument --points: a cubic needs at least 4 points")
-if args.steps < 10 or args.steps % 10:
-    parser.error("argument --steps: must be a positive multiple of 10")
-if not 0 < args.learning_rate < math.inf:
-    parser.error("argument --learning-rate: must be positive and finite")
-if args.device == "auto":
-    args.device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
-try:
-    device = torch.device(args.device)
-    torch.zeros(1, device=device).item()
-except (RuntimeError, AssertionError, NotImplementedError, ImportError):
-    parser.error(f"argument --device: {args.device!r} is not a device torch can use here")
-print(f"device: {device}", file=sys.stderr)
+# The stage's defaults: flags can change them, and --help lists the flags.
+args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-3, device="auto")
+# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
+# the memory, and the precision accelerators compute fastest in.
 dtype = torch.float32
 
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
-x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=device)
+x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
 y = torch.sin(x)
 
-# RMSprop divides each step by the running size of the gradient, so unlike plain gradient
-# descent it needs no smaller rate when more points make the summed loss larger.
-learning_rate = args.learning_rate
-
-# The layer's input: one row (x, x^2, x^3) for every point, a tensor of shape (points, 3).
-p = torch.tensor([1, 2, 3], device=device)
+# The layer's input: one row (x, x^2, x^3) for every point. x.unsqueeze(-1) has shape
+# (points, 1) and p has shape (3,); pow broadcasts the two to shape (points, 3).
+p = torch.tensor([1, 2, 3], device=args.device)
 xx = x.unsqueeze(-1).pow(p)
 
-# Linear(3, 1) maps each row to one number; Flatten(0, 1) turns the (points, 1) output into
-# (points,), the shape of y. The layer draws its own start values, on the CPU, after a
-# fixed seed; moving the model moves its parameters.
+# Linear(3, 1) maps each row to one number, so its output has shape (points, 1), and
+# Flatten(0, 1) makes that (points,), the shape of y: left as it was, the loss would
+# broadcast it against y into a (points, points) table of every prediction minus every
+# target. The layer's weight and bias are Parameters, which require grad from the start.
+# It draws their start values on the CPU, after a fixed seed; moving the model moves them.
 torch.manual_seed(0)
-model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(device, dtype)
+model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(args.device, dtype)
+# reduction="sum" adds up the squared errors, as the stages before did; the default,
+# "mean", divides the loss by the number of points, and every gradient with it.
 loss_fn = torch.nn.MSELoss(reduction="sum")
-optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate)
+optimizer = torch.optim.RMSprop(model.parameters(), lr=args.learning_rate)
 
 log_every = args.steps // 10
 for t in range(args.steps + 1):
@@ -80,9 +49,12 @@ for t in range(args.steps + 1):
     y_pred = model(xx)
 
     # The loss is the sum of squared errors; it is logged before this step's update.
+    # loss is a tensor of one number; .item() copies that number out as a Python float.
     loss = loss_fn(y_pred, y)
     if t % log_every == 0:
         print(t, loss.item())
+        # A rate too large overshoots the minimum by more at every step, until the loss
+        # overflows. Stop there and say so.
         if not math.isfinite(loss.item()):
             sys.exit(f"step {t}: the loss is {loss.item()}, so the fit diverged; try a smaller --learning-rate")
 

@@ -1,21 +1,134 @@
-"""What every stage shares and none of them teaches: the least-squares floor and the figures.
+"""What every stage shares and none of them teaches: the command line, the device, the
+least-squares floor and the figures.
 
-The stages import this module and nothing else of the project's. It never opens a window
-unless asked to, so it works the same on a laptop, over ssh and in CI.
+A stage reads its flags with one call, command_line(__doc__, steps=..., learning_rate=...),
+which shows the stage's own defaults where the stage sets them. Everything behind that call
+(the flags and their checks, choosing and checking --device, one-line errors, a quiet end
+on Ctrl-C or a closed pipe) lives here once, so that the stage files hold the lesson and
+nothing else. The stages import this module and nothing else of the project's. It opens a
+window only when asked to, so it works the same on a laptop, over ssh and in CI.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
+import os
+import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
+    import torch
     from matplotlib.figure import Figure
 
 FIGURES_DIR = Path(__file__).resolve().parent / "figures"
+# Every stage fits this many evenly spaced points of sin(x) unless --points says otherwise.
+POINTS = 2000
+
+
+def usable_device(name: str) -> torch.device:
+    """The device torch names `name`, if torch can compute on it here; else ValueError.
+    "auto" is the accelerator torch finds (cuda, mps, ...), else the CPU."""
+    import torch
+
+    if name == "auto":
+        accelerator = torch.accelerator.current_accelerator()
+        name = accelerator.type if accelerator is not None and torch.accelerator.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+        # Naming a device is not enough: "cuda" parses on a machine without a GPU, and
+        # "meta" holds shapes but no numbers. Computing one number there tells.
+        torch.zeros(1, device=device).item()
+    except (RuntimeError, AssertionError, NotImplementedError, ImportError):
+        raise ValueError(f"{name!r} is not a device torch can use here") from None
+    return device
+
+
+def _end_quietly(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    """For an exception no stage catches: Ctrl-C ends the run with one line and exit status
+    130 (the shell's code for an interrupt); anything else keeps Python's traceback."""
+    if issubclass(kind, KeyboardInterrupt):
+        try:
+            sys.stdout.flush()
+        except OSError:
+            pass
+        print(f"{Path(sys.argv[0]).name}: interrupted", file=sys.stderr)
+        os._exit(130)
+    sys.__excepthook__(kind, error, trace)
+
+
+def command_line(
+    doc: str,
+    *,
+    steps: int,
+    learning_rate: float,
+    device: str | None = None,
+    argv: Sequence[str] | None = None,
+) -> argparse.Namespace:
+    """Read a stage's flags from the command line, with the stage's own defaults.
+
+    Returns points, steps, learning_rate, no_figure and show; with a default `device`
+    (torch stages only) also device, as a checked torch.device. A wrong flag or value ends
+    the run with one line and exit status 2. Also quiets what would otherwise end a run in
+    a traceback that teaches nothing: NumPy's overflow warnings (the loop reports a
+    diverging loss itself), a pipe closed early (`| head -3`), and Ctrl-C.
+    """
+    parser = argparse.ArgumentParser(
+        description=doc, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--points", type=int, default=POINTS, metavar="N", help="fit N points of sin(x) (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=steps,
+        metavar="N",
+        help="run steps 0..N, N a multiple of 10; log every N/10th (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=learning_rate,
+        metavar="R",
+        help="the step size; the loss sums over the points, so more points want a smaller rate (default: %(default)s)",
+    )
+    if device is not None:
+        parser.add_argument(
+            "--device",
+            default=device,
+            metavar="D",
+            help="auto (an accelerator if torch finds one, else cpu), cpu, cuda, mps, ... (default: %(default)s)",
+        )
+    parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
+    parser.add_argument("--show", action="store_true", help="also open the figure in a window")
+    args = parser.parse_args(argv)
+    if args.points < 4:
+        parser.error("argument --points: a cubic needs at least 4 points")
+    if args.steps < 10 or args.steps % 10:
+        parser.error("argument --steps: must be a positive multiple of 10")
+    if not 0 < args.learning_rate < math.inf:
+        parser.error("argument --learning-rate: must be positive and finite")
+    if device is not None:
+        try:
+            args.device = usable_device(args.device)
+        except ValueError as error:
+            parser.error(f"argument --device: {error}")
+        print(f"device: {args.device}", file=sys.stderr)
+
+    np.seterr(over="ignore", invalid="ignore")
+    # A reader that stops early (`| head -3`) ends the run as it ends other command-line
+    # programs, without a BrokenPipeError; Windows has no SIGPIPE and no such error.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.excepthook = _end_quietly
+    return args
 
 
 def least_squares_cubic(x: Any, y: Any) -> tuple[np.ndarray, float]:

@@ -33,10 +33,8 @@ from tools.stages import (  # noqa: E402
     StageRun,
     resolve_stages,
     run_stages,
-    stage_default,
     stage_number,
     text_table,
-    usable_device,
 )
 
 TERMS = ("1", "x", "x^2", "x^3", "x^4", "x^5")
@@ -44,12 +42,17 @@ TERMS = ("1", "x", "x^2", "x^3", "x^4", "x^5")
 
 def least_squares() -> tuple[np.ndarray, float]:
     """The least-squares cubic through the stages' points, and its loss: the floor."""
-    x = np.linspace(-math.pi, math.pi, int(stage_default(STAGES[0], "--points")))
+    x = np.linspace(-math.pi, math.pi, plotting.POINTS)
     return plotting.least_squares_cubic(x, np.sin(x))
 
 
 def short_name(stage: str) -> str:
     return f"{stage_number(stage)} {stage[len('fit_') : -len('.py')]}"
+
+
+def _loss(log: StageLog, step: int) -> str:
+    """A logged loss, with what the stage said of it (stage 8: the degree drawn)."""
+    return " ".join([f"{log.losses[step]:.7g}", *([log.notes[step]] if step in log.notes else [])])
 
 
 def loss_table(logs: Mapping[str, StageLog], floor: float) -> str:
@@ -58,7 +61,7 @@ def loss_table(logs: Mapping[str, StageLog], floor: float) -> str:
     steps = sorted({step for log in logs.values() for step in log.losses})
     header = ["step", *(short_name(stage) for stage in logs), "floor"]
     rows = [
-        [str(step), *(f"{log.losses[step]:.7g}" if step in log.losses else "" for log in logs.values()), f"{floor:.7g}"]
+        [str(step), *(_loss(log, step) if step in log.losses else "" for log in logs.values()), f"{floor:.7g}"]
         for step in steps
     ]
     return text_table(header, rows)
@@ -87,7 +90,7 @@ def model_table(logs: Mapping[str, StageLog], least_squares: tuple[np.ndarray, f
         ]
         for power in powers
     ]
-    rows.append(["final loss", *(f"{log.final_loss:.7g}" for log in logs.values()), f"{floor:.7g}"])
+    rows.append(["final loss", *(_loss(log, max(log.losses)) for log in logs.values()), f"{floor:.7g}"])
     rows.append(["gap to floor", *(f"{log.final_loss / floor - 1:+.2e}" for log in logs.values()), "0"])
     return text_table(header, rows)
 
@@ -137,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.jobs is not None and args.jobs < 1:
         parser.error("argument --jobs: must be at least 1")
     try:
-        usable_device(args.device)
+        plotting.usable_device(args.device)
     except ValueError as error:
         parser.error(f"argument --device: {error}")
 

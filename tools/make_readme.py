@@ -32,7 +32,7 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools import compare  # noqa: E402
-from tools.stages import ROOT, STAGES, parse_log, run_stages, stage_default, stage_number  # noqa: E402
+from tools.stages import ROOT, STAGES, parse_log, run_stages, stage_defaults, stage_number  # noqa: E402
 
 README = ROOT / "README.md"
 BENCHMARK_RESULTS = ROOT / "figures" / "benchmark_scaling.json"
@@ -90,6 +90,11 @@ def lesson_diff(previous: str, stage: str) -> tuple[str, int]:
     return "\n".join(lines), changed
 
 
+def _rate(rate: float) -> str:
+    """A learning rate as the stages write it: 1e-6, not 1e-06."""
+    return f"{rate:.0e}".replace("e-0", "e-")
+
+
 def stage_table() -> str:
     rows = [
         "| # | stage | what it adds | learning rate | steps | diff against the previous stage | changed lines |",
@@ -101,9 +106,10 @@ def stage_table() -> str:
         if previous is not None:
             command = f"`diff -u {previous} {stage}`"
             changed = str(lesson_diff(previous, stage)[1])
+        defaults = stage_defaults(stage)
         rows.append(
-            f"| {stage_number(stage)} | [`{stage}`]({stage}) | {title} | {stage_default(stage, '--learning-rate')} "
-            f"| {stage_default(stage, '--steps')} | {command} | {changed} |"
+            f"| {stage_number(stage)} | [`{stage}`]({stage}) | {title} | {_rate(defaults['learning_rate'])} "
+            f"| {defaults['steps']} | {command} | {changed} |"
         )
     return "\n".join(rows)
 

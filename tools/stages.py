@@ -8,6 +8,7 @@ stages at once as a learner would, each as its own `python fit_*.py` process.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -15,8 +16,9 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,30 +61,13 @@ def resolve_stages(names: Iterable[str]) -> list[str]:
     return resolved
 
 
-def stage_default(stage: str, flag: str) -> str:
-    """The default of one of a stage's flags, as its source spells it: `1e-6` for --learning-rate."""
-    match = re.search(rf'"{flag}",\s*type=\w+,\s*default=([^,\s]+),', (ROOT / stage).read_text())
-    if match is None:
-        raise ValueError(f"{stage} has no default for {flag}")
-    return match.group(1)
-
-
-def usable_device(name: str) -> str:
-    """The device as torch names it, if torch can compute on it here; else ValueError. "auto"
-    is the accelerator torch finds, else the CPU.
-
-    The tools check --device before they start any stage; each torch stage checks it again
-    the same way, so that both refuse the same devices."""
-    import torch
-
-    if name == "auto":
-        name = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-        torch.zeros(1, device=device).item()
-    except (RuntimeError, AssertionError, NotImplementedError, ImportError):
-        raise ValueError(f"{name!r} is not a device torch can use here") from None
-    return str(device)
+def stage_defaults(stage: str) -> dict[str, Any]:
+    """The defaults a stage sets in its one call to plotting.command_line, read from its
+    source without running it: {"steps": 10000, "learning_rate": 1e-06, ...}."""
+    for node in ast.walk(ast.parse((ROOT / stage).read_text())):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "plotting.command_line":
+            return {keyword.arg: ast.literal_eval(keyword.value) for keyword in node.keywords}
+    raise ValueError(f"{stage} does not call plotting.command_line")
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Iterable[int] = (0,)) -> str:
@@ -114,6 +99,9 @@ class StageLog:
     losses: dict[int, float]
     terms: tuple[Term, ...]
     result: str
+    # What a stage says after a logged loss, by step: stage 8 names the degree its
+    # forward pass drew, on which that loss depends.
+    notes: dict[int, str] = field(default_factory=dict)
 
     @property
     def final_loss(self) -> float:
@@ -155,6 +143,7 @@ def _parse_model(model: str) -> tuple[Term, ...]:
 def parse_log(text: str) -> StageLog:
     """Read a stage's printed log: the loss at each logged step and the fitted model."""
     losses: dict[int, float] = {}
+    notes: dict[int, str] = {}
     terms = None
     result = ""
     for line in text.splitlines():
@@ -162,11 +151,13 @@ def parse_log(text: str) -> StageLog:
             result = line
             terms = _parse_model(line[len("Result: y = ") :])
         elif line.strip():
-            step, loss = line.split()
+            step, loss, *note = line.split(maxsplit=2)
             losses[int(step)] = float(loss)
+            if note:
+                notes[int(step)] = note[0]
     if not losses or terms is None:
         raise ValueError("not a stage log: it needs `<step> <loss>` lines and a `Result: y = ...` line")
-    return StageLog(losses, terms, result)
+    return StageLog(losses, terms, result, notes)
 
 
 @dataclass(frozen=True)
@@ -245,7 +236,7 @@ def run_stages(
             on_finish(outcome)
         return outcome
 
-    longest_first = sorted(stages, key=lambda stage: -int(stage_default(stage, "--steps")))
+    longest_first = sorted(stages, key=lambda stage: -stage_defaults(stage)["steps"])
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = {outcome.stage: outcome for outcome in pool.map(run, longest_first)}
     return {stage: runs[stage] for stage in stages}
