@@ -1,17 +1,11 @@
-"""Shared fixtures: the least-squares floor, and every stage's default run.
-
-The default runs are the slow part of the suite (stage 8 alone trains for 30001 steps), so
-they start in the background as soon as pytest knows a test needs them, and the rest of
-the suite runs meanwhile.
-"""
+"""Shared fixtures: the least-squares floor, every stage's default run, and a stage run
+inside the test process."""
 
 from __future__ import annotations
 
 import runpy
 import sys
-import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,30 +14,14 @@ import pytest
 from tools import compare
 from tools.stages import ROOT, STAGES, StageRun, run_stages
 
-_background: dict[str, Future[dict[str, StageRun]]] = {}
-_elsewhere = tempfile.TemporaryDirectory(prefix="stages-cwd-")
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if any("default_runs" in getattr(item, "fixturenames", ()) for item in session.items):
-        # Run from a folder that is not the project's, as a learner elsewhere would, on the
-        # CPU: the published figures are the CPU's, and so are the logs the README quotes.
-        pool = ThreadPoolExecutor(max_workers=1)
-        _background["runs"] = pool.submit(run_stages, STAGES, ["--no-figure"], device="cpu", cwd=Path(_elsewhere.name))
-        pool.shutdown(wait=False)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if "runs" in _background:
-        _background["runs"].result()
-    _elsewhere.cleanup()
-
 
 @pytest.fixture(scope="session")
-def default_runs() -> dict[str, StageRun]:
-    """Every stage run once with its defaults, on the CPU, without a figure, each as its own
-    process."""
-    return _background["runs"].result()
+def default_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StageRun]:
+    """Every stage run once with its defaults, each as its own process, side by side: on the
+    CPU, whose figures STAGES.md publishes and the README quotes, from a folder that is not
+    the project's, as a learner elsewhere would run them, and without a figure."""
+    elsewhere: Path = tmp_path_factory.mktemp("elsewhere")
+    return run_stages(STAGES, ["--no-figure"], device="cpu", cwd=elsewhere)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +43,8 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict]:
 
     def run(stage: str, *args: str) -> dict:
         monkeypatch.setattr(sys, "argv", [stage, *args])
+        # The stage sets its own excepthook; put Python's back when the test ends.
+        monkeypatch.setattr(sys, "excepthook", sys.excepthook)
         return runpy.run_path(str(ROOT / stage), run_name="__main__")
 
     return run

@@ -19,8 +19,10 @@ def test_loss_table_has_a_row_per_logged_step_and_the_floor(default_runs: dict[s
     assert header.split()[0] == "step" and header.split()[-1] == "floor"
     steps = [int(row.split()[0]) for row in rows]
     assert steps == sorted(set(range(0, 10001, 1000)) | set(range(0, 30001, 3000)))
+    # Stage 8 alone logs step 12000, with the degree its forward pass drew.
+    stage_8 = logs["fit_ctlflow_wshare.py"]
     row_12000 = rows[steps.index(12000)].split()
-    assert row_12000 == ["12000", f"{logs['fit_ctlflow_wshare.py'].losses[12000]:.7g}", f"{floor:.7g}"]
+    assert row_12000 == ["12000", f"{stage_8.losses[12000]:.7g}", *stage_8.notes[12000].split(), f"{floor:.7g}"]
     assert all(row.split()[-1] == f"{floor:.7g}" for row in rows)
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, run_stage, stage_default
+from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, run_stage, stage_defaults
 
 # How close each stage must come to the least-squares floor, relative to it. The float64
 # stage gets there to float64 rounding, the float32 gradient-descent stages to float32
@@ -71,10 +75,19 @@ def test_stage_stops_when_the_loss_diverges(stage: str, run_in_process) -> None:
     assert re.fullmatch(r"step \d+: the loss is (inf|nan), .* try a smaller --learning-rate", str(exit.value.code))
 
 
+def _settled_loss(run: StageRun) -> float:
+    """The best of the last three logged losses. RMSprop at a constant rate (stage 6) spikes
+    for a few steps every few hundred, up to a third above the floor, and whether a logged
+    step lands on a spike depends on float32 summation order, which differs between CPUs
+    and devices; its best of three is at the level it hovers at. For the stages that
+    descend steadily the best of the last three is the last."""
+    losses = run.log.losses
+    return min(losses[step] for step in sorted(losses)[-3:])
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_reaches_the_least_squares_floor(stage: str, default_runs: dict[str, StageRun], floor: float) -> None:
-    final = _succeeded(default_runs[stage]).log.final_loss
-    assert final == pytest.approx(floor, rel=FLOOR_TOLERANCE[stage])
+    assert _settled_loss(_succeeded(default_runs[stage])) == pytest.approx(floor, rel=FLOOR_TOLERANCE[stage])
 
 
 @pytest.mark.parametrize("stage", PUBLISHED_START)
@@ -93,7 +106,7 @@ def test_logs_line_up_step_for_step(default_runs: dict[str, StageRun]) -> None:
     for stage in STAGES:
         run = _succeeded(default_runs[stage])
         lines = run.stdout.splitlines()
-        last = int(stage_default(stage, "--steps"))
+        last = stage_defaults(stage)["steps"]
         assert list(run.log.losses) == list(range(0, last + 1, last // 10)), stage
         assert len(lines) == 12 and lines[-1] == run.log.result, stage
 
@@ -115,12 +128,36 @@ def test_torch_stages_say_which_device_ran(default_runs: dict[str, StageRun]) ->
         assert _succeeded(default_runs[stage]).stderr.splitlines()[0] == "device: cpu", stage
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: torch.cuda.is_available() is False")
+NO_ACCELERATOR = "no accelerator: torch.accelerator.is_available() is False"
+# Full float32 on the accelerator. TF32 matmuls, which the environment can switch on from
+# outside (NVIDIA_TF32_OVERRIDE=1, or the cuBLAS override), keep 10 bits of a float32's
+# 23-bit mantissa, and the Linear layer of stages 5 and 6 is a matmul.
+FULL_FLOAT32 = {"NVIDIA_TF32_OVERRIDE": "0", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "0"}
+# How far a stage's log on an accelerator may be from its log on the CPU, relative. The
+# same start values and arithmetic, summed in another order, differ by float32 rounding,
+# which gradient descent carries along without growing it. RMSprop at a constant rate
+# turns such a difference into a different place among its spikes, so stage 6 is
+# compared only where it settles.
+DEVICE_TOLERANCE = {stage: 1e-4 for stage in TORCH_STAGES}
+
+
+@pytest.mark.skipif(not torch.accelerator.is_available(), reason=NO_ACCELERATOR)
 @pytest.mark.parametrize("stage", TORCH_STAGES)
-def test_stage_reaches_the_floor_on_cuda(stage: str, floor: float) -> None:
-    run = _succeeded(run_stage(stage, ["--no-figure"], device="cuda"))
-    assert run.stderr.startswith("device: cuda")
-    assert run.log.final_loss == pytest.approx(floor, rel=FLOOR_TOLERANCE[stage])
+def test_stage_prints_the_cpus_log_on_the_accelerator(
+    stage: str, default_runs: dict[str, StageRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable, value in FULL_FLOAT32.items():
+        monkeypatch.setenv(variable, value)
+    accelerator = torch.accelerator.current_accelerator().type
+    run = _succeeded(run_stage(stage, ["--no-figure"], device=accelerator))
+    assert run.stderr.startswith(f"device: {accelerator}")
+    cpu = _succeeded(default_runs[stage])
+    if stage == "fit_optim.py":
+        assert run.log.losses[0] == pytest.approx(cpu.log.losses[0], rel=DEVICE_TOLERANCE[stage])
+        assert _settled_loss(run) == pytest.approx(_settled_loss(cpu), rel=FLOOR_TOLERANCE[stage])
+    else:
+        for step, loss in run.log.losses.items():
+            assert loss == pytest.approx(cpu.log.losses[step], rel=DEVICE_TOLERANCE[stage]), step
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -134,3 +171,43 @@ def test_a_stage_imports_no_other_stage_and_shares_only_plotting(stage: str) -> 
     }
     project = {path.stem for path in ROOT.glob("*.py")} | {"tools", "tests"}
     assert imported & project == {"plotting"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_takes_its_command_line_in_one_call_and_shows_its_defaults(
+    stage: str, run_in_process, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = (ROOT / stage).read_text()
+    assert "argparse" not in source and source.count("plotting.command_line(") == 1
+    with pytest.raises(SystemExit) as exit:
+        run_in_process(stage, "--help")
+    assert exit.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith(f"Stage {STAGES.index(stage) + 1}: ")
+    defaults = stage_defaults(stage)
+    assert f"(default: {defaults['steps']})" in shown and f"(default: {defaults['learning_rate']})" in shown
+    assert ("--device" in shown) == (stage in TORCH_STAGES)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_lesson_starts_on_the_first_screen(stage: str) -> None:
+    # The data is the lesson's first line: after the docstring, the imports and the one
+    # statement that takes the command line, and no later than line 30.
+    lines = (ROOT / stage).read_text().splitlines()
+    first = next(number for number, line in enumerate(lines, 1) if "linspace" in line)
+    assert first <= 30
+
+
+def test_divergence_from_the_shell_names_the_step_without_a_traceback(tmp_path: Path) -> None:
+    # Ten times the points make the summed loss's gradient ten times larger, and the
+    # default rate overshoots, as the README shows.
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "fit_numpy.py"), "--points", "20000", "--no-figure"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert re.fullmatch(r"step \d+: the loss is (inf|nan), .* try a smaller --learning-rate", done.stderr.strip())

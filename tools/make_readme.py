@@ -227,9 +227,12 @@ def blocks(outputs: Mapping[str, str]) -> dict[str, str]:
 
 
 # How far the numbers a stage prints may move from one machine to another: float32 sums end
-# differently with other vector instructions, and RMSprop, hovering at a constant rate,
-# carries such a difference along. Everything else in the README must match exactly.
-LOG_TOLERANCE = {stage: 1e-5 for stage in STAGES} | {"fit_numpy.py": 1e-9, "fit_optim.py": 0.02}
+# differently with other vector instructions, which the float32 stages carry along at
+# rounding level. RMSprop (stage 6) at a constant rate spikes up to a third above the
+# floor every few hundred steps, and which logged step lands on a spike moves with that
+# rounding, so its quoted log is held only to that band. Everything else in the README
+# must match exactly.
+LOG_TOLERANCE = {stage: 1e-5 for stage in STAGES} | {"fit_numpy.py": 1e-9, "fit_optim.py": 0.35}
 _QUOTED_LOG = re.compile(r"`python (fit_\w+\.py)` prints:\n\n```\n(.*?)\n```", re.DOTALL)
 
 
