@@ -272,3 +272,15 @@ def test_stage_8_loss_depends_on_the_degree_drawn_and_is_still_falling_at_its_la
     # than float32 rounding above the best one, though within a few percent of it.
     gap = np.mean(losses(fitted)) / np.mean(losses(best)) - 1
     assert 1e-3 < gap < 0.05
+
+
+def test_the_slowest_direction_of_the_fit_shrinks_by_e_about_every_580_steps() -> None:
+    # Gradient descent on the summed squared error of a linear model shrinks the error
+    # along each eigenvector of the Hessian 2 A^T A by (1 - rate * eigenvalue) per step;
+    # the smallest eigenvalue sets the pace, one factor e per 1 / (rate * eigenvalue) steps.
+    x = np.linspace(-math.pi, math.pi, 2000)
+    powers = np.vander(x, 4, increasing=True)
+    eigenvalues, directions = np.linalg.eigh(2 * powers.T @ powers)
+    assert 1 / (1e-6 * eigenvalues[0]) == pytest.approx(580, rel=0.02)
+    # That direction mixes the constant and the x^2 coefficient only.
+    assert np.abs(directions[[1, 3], 0]).max() < 1e-9 < np.abs(directions[[0, 2], 0]).min()

@@ -32,7 +32,7 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools import compare  # noqa: E402
-from tools.stages import ROOT, STAGES, parse_log, run_stages, stage_defaults, stage_number  # noqa: E402
+from tools.stages import ROOT, STAGES, parse_log, run_stage, run_stages, stage_defaults, stage_number  # noqa: E402
 
 README = ROOT / "README.md"
 BENCHMARK_RESULTS = ROOT / "figures" / "benchmark_scaling.json"
@@ -121,7 +121,7 @@ def walkthrough(outputs: Mapping[str, str]) -> str:
         section = [f"### {stage_number(stage)}. `{stage}`: {title}", "", body, ""]
         if previous is None:
             code = _source(stage)
-            start = code.index("# Evenly spaced points of sin(x) on [-pi, pi], both ends included.")
+            start = code.index("# The stage's defaults: flags can change them, and --help lists the flags.")
             end = next(index for index, line in enumerate(code) if line.startswith('print(f"Result'))
             section += ["The whole fit, by hand:", "", "```python", *code[start : end + 1], "```", ""]
         else:
@@ -215,11 +215,37 @@ def benchmark_table() -> str:
     )
 
 
+# Ten times the default points: the run the README shows diverging at the default rate.
+DIVERGING = ("--points", "20000", "--no-figure")
+
+
+def diverging_output() -> str:
+    """What `python fit_numpy.py --points 20000` shows in a terminal: its log, then its message."""
+    run = run_stage("fit_numpy.py", DIVERGING)
+    return run.stdout + run.stderr
+
+
+def stopping_short(log_text: str) -> str:
+    """How far from the floor stage 1 is at step 2000, where the official lessons stop."""
+    losses, floor = parse_log(log_text).losses, compare.least_squares()[1]
+    gap = {step: 100 * (loss / floor - 1) for step, loss in losses.items()}
+    # Reached: within a millionth of the floor, about float32's rounding.
+    reached = min(step for step in losses if gap[step] < 1e-4)
+    return (
+        f"At step 2000 stage 1's loss is {losses[2000]:.4g}, {gap[2000]:.0f} % above the floor of {floor:.4f}; "
+        f"at step 4000 it is {gap[4000]:.2f} % above it, and by step {reached} it is within a millionth of it."
+    )
+
+
 def blocks(outputs: Mapping[str, str]) -> dict[str, str]:
-    """Every generated part of the README, from each stage's printed output (stdout)."""
+    """Every generated part of the README, from each stage's printed output (stdout) and
+    the output of the diverging run."""
+    command = "$ python fit_numpy.py " + " ".join(DIVERGING[:2])
     return {
-        "quickstart": "```\n" + outputs["fit_numpy.py"].rstrip("\n") + "\n```",
         "stages": stage_table(),
+        "quickstart": "```\n" + outputs["fit_numpy.py"].rstrip("\n") + "\n```",
+        "stopping-short": stopping_short(outputs["fit_numpy.py"]),
+        "diverging": f"```\n{command}\n{outputs['diverging'].rstrip()}\n```",
         "walkthrough": walkthrough(outputs),
         "comparison": comparison(outputs),
         "benchmark": benchmark_table(),
@@ -259,8 +285,15 @@ def stale_parts(readme: str, outputs: Mapping[str, str]) -> list[str]:
     stale = [
         f"log of {stage}" for stage in STAGES if not _same_log(quoted[stage], outputs[stage], LOG_TOLERANCE[stage])
     ]
-    current = {match[1]: match[2] for match in _BLOCK.findall(readme)}
-    return stale + [name for name, text in blocks(quoted).items() if current.get(name) != text + "\n"]
+    current = {match[1]: _rounded(match[2]) for match in _BLOCK.findall(readme)}
+    generated = blocks({**quoted, "diverging": outputs["diverging"]})
+    return stale + [name for name, text in generated.items() if current.get(name) != _rounded(text + "\n")]
+
+
+def _rounded(text: str) -> str:
+    """The text with every long decimal rounded to 10 digits: the diverging run's float64
+    sums may end differently on another CPU, and the other blocks quote the README's own logs."""
+    return re.sub(r"\d+\.\d{6,}(?:e[-+]\d+)?", lambda number: f"{float(number[0]):.10g}", text)
 
 
 def fill(readme: str, generated: Mapping[str, str]) -> str:
@@ -286,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{run.stage} failed: {run.error}", file=sys.stderr)
     if failed:
         return 1
-    outputs = {stage: run.stdout for stage, run in runs.items()}
+    outputs = {stage: run.stdout for stage, run in runs.items()} | {"diverging": diverging_output()}
     if args.check:
         stale = stale_parts(README.read_text(), outputs)
         if stale:
@@ -294,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("README.md is up to date")
         return 1 if stale else 0
-    compare.draw_losses({stage: parse_log(text) for stage, text in outputs.items()}, compare.least_squares()[1])
+    logs = {stage: parse_log(outputs[stage]) for stage in STAGES}
+    compare.draw_losses(logs, compare.least_squares()[1])
     README.write_text(fill(README.read_text(), blocks(outputs)))
     print(f"wrote {README.relative_to(ROOT)} and the figures in figures/")
     return 0
