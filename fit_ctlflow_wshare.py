@@ -24,11 +24,13 @@ args = plotting.command_line(__doc__, steps=30000, learning_rate=1e-8, device="a
 # the memory, and the precision accelerators compute fastest in.
 dtype = torch.float32
 
+# %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
 x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
 y = torch.sin(x)
 
 
+# %% The model and its start values
 class Polynomial(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -59,6 +61,7 @@ model = Polynomial().to(args.device, dtype)
 loss_fn = torch.nn.MSELoss(reduction="sum")
 optimizer = torch.optim.SGD(model.parameters(), lr=args.learning_rate, momentum=0.9)
 
+# %% The training loop
 log_every = args.steps // 10
 for t in range(args.steps + 1):
     # Forward pass: calling the model runs its forward method.
@@ -82,9 +85,9 @@ for t in range(args.steps + 1):
     # The optimizer updates every parameter it holds.
     optimizer.step()
 
+# %% The result and the figure
 # "?" marks the terms that only some forward passes add.
 a, b, c, d, e = model.a, model.b, model.c, model.d, model.e
 print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3 + {e.item()} x^4 ? + {e.item()} x^5 ?")
 
-if not args.no_figure:
-    plotting.save_fit_figure(__file__, __doc__, x, y, y_pred, show=args.show)
+plotting.save_fit_figure(__doc__, x, y, y_pred, args)

@@ -20,11 +20,13 @@ args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="a
 # the memory, and the precision accelerators compute fastest in.
 dtype = torch.float32
 
+# %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
 x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
 y = torch.sin(x)
 
 
+# %% The model and its start values
 class Polynomial(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -46,6 +48,7 @@ model = Polynomial().to(args.device, dtype)
 loss_fn = torch.nn.MSELoss(reduction="sum")
 optimizer = torch.optim.SGD(model.parameters(), lr=args.learning_rate)
 
+# %% The training loop
 log_every = args.steps // 10
 for t in range(args.steps + 1):
     # Forward pass: calling the model runs its forward method.
@@ -69,8 +72,8 @@ for t in range(args.steps + 1):
     # The optimizer updates every parameter it holds.
     optimizer.step()
 
+# %% The result and the figure
 a, b, c, d = model.a, model.b, model.c, model.d
 print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3")
 
-if not args.no_figure:
-    plotting.save_fit_figure(__file__, __doc__, x, y, y_pred, show=args.show)
+plotting.save_fit_figure(__doc__, x, y, y_pred, args)

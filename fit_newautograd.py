@@ -22,11 +22,13 @@ args = plotting.command_line(__doc__, steps=10000, learning_rate=5e-6, device="a
 # the memory, and the precision accelerators compute fastest in.
 dtype = torch.float32
 
+# %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
 x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
 y = torch.sin(x)
 
 
+# %% The model and its start values
 class LegendrePolynomial3(torch.autograd.Function):
     """P3(z) = (5 z^3 - 3 z) / 2, with its derivative P3'(z) = 3 (5 z^2 - 1) / 2 written out."""
 
@@ -58,6 +60,7 @@ b = torch.full((), -1.0, dtype=dtype).to(args.device).requires_grad_()
 c = torch.full((), 0.0, dtype=dtype).to(args.device).requires_grad_()
 d = torch.full((), 0.3, dtype=dtype).to(args.device).requires_grad_()
 
+# %% The training loop
 log_every = args.steps // 10
 for t in range(args.steps + 1):
     # Forward pass: the cubic's prediction, written with the new operation.
@@ -91,7 +94,7 @@ for t in range(args.steps + 1):
         c -= args.learning_rate * c.grad
         d -= args.learning_rate * d.grad
 
+# %% The result and the figure
 print(f"Result: y = {a.item()} + {b.item()} * P3({c.item()} + {d.item()} x)")
 
-if not args.no_figure:
-    plotting.save_fit_figure(__file__, __doc__, x, y, y_pred, show=args.show)
+plotting.save_fit_figure(__doc__, x, y, y_pred, args)

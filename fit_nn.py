@@ -20,6 +20,7 @@ args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="a
 # the memory, and the precision accelerators compute fastest in.
 dtype = torch.float32
 
+# %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
 x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
 y = torch.sin(x)
@@ -29,6 +30,7 @@ y = torch.sin(x)
 p = torch.tensor([1, 2, 3], device=args.device)
 xx = x.unsqueeze(-1).pow(p)
 
+# %% The model and its start values
 # Linear(3, 1) maps each row to one number, so its output has shape (points, 1), and
 # Flatten(0, 1) makes that (points,), the shape of y: left as it was, the loss would
 # broadcast it against y into a (points, points) table of every prediction minus every
@@ -40,6 +42,7 @@ model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(ar
 # "mean", divides the loss by the number of points, and every gradient with it.
 loss_fn = torch.nn.MSELoss(reduction="sum")
 
+# %% The training loop
 log_every = args.steps // 10
 for t in range(args.steps + 1):
     # Forward pass: calling the model runs its layers in turn.
@@ -68,11 +71,11 @@ for t in range(args.steps + 1):
         for param in model.parameters():
             param -= args.learning_rate * param.grad
 
+# %% The result and the figure
 # The bias is a; the weights are b, c, d.
 linear_layer = model[0]
 a = linear_layer.bias[0]
 b, c, d = linear_layer.weight[0]
 print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3")
 
-if not args.no_figure:
-    plotting.save_fit_figure(__file__, __doc__, x, y, y_pred, show=args.show)
+plotting.save_fit_figure(__doc__, x, y, y_pred, args)

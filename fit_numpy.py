@@ -15,10 +15,12 @@ import plotting
 # The stage's defaults: flags can change them, and --help lists the flags.
 args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6)
 
+# %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
 x = np.linspace(-math.pi, math.pi, args.points)
 y = np.sin(x)
 
+# %% The model and its start values
 # Random start values; a fixed seed makes every run print the same log.
 np.random.seed(0)
 a = np.random.randn()
@@ -26,6 +28,7 @@ b = np.random.randn()
 c = np.random.randn()
 d = np.random.randn()
 
+# %% The training loop
 log_every = args.steps // 10
 for t in range(args.steps + 1):
     # Forward pass: the cubic's prediction at every point.
@@ -54,7 +57,7 @@ for t in range(args.steps + 1):
     c -= args.learning_rate * grad_c
     d -= args.learning_rate * grad_d
 
+# %% The result and the figure
 print(f"Result: y = {a} + {b} x + {c} x^2 + {d} x^3")
 
-if not args.no_figure:
-    plotting.save_fit_figure(__file__, __doc__, x, y, y_pred, show=args.show)
+plotting.save_fit_figure(__doc__, x, y, y_pred, args)

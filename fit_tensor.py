@@ -20,10 +20,12 @@ args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="a
 # the memory, and the precision accelerators compute fastest in.
 dtype = torch.float32
 
+# %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
 x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
 y = torch.sin(x)
 
+# %% The model and its start values
 # Random start values; a fixed seed makes every run print the same log. They are drawn on
 # the CPU and then moved, so every device starts from the same four numbers.
 torch.manual_seed(0)
@@ -32,6 +34,7 @@ b = torch.randn((), dtype=dtype).to(args.device)
 c = torch.randn((), dtype=dtype).to(args.device)
 d = torch.randn((), dtype=dtype).to(args.device)
 
+# %% The training loop
 log_every = args.steps // 10
 for t in range(args.steps + 1):
     # Forward pass: the cubic's prediction at every point.
@@ -61,7 +64,7 @@ for t in range(args.steps + 1):
     c -= args.learning_rate * grad_c
     d -= args.learning_rate * grad_d
 
+# %% The result and the figure
 print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3")
 
-if not args.no_figure:
-    plotting.save_fit_figure(__file__, __doc__, x, y, y_pred, show=args.show)
+plotting.save_fit_figure(__doc__, x, y, y_pred, args)

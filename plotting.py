@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,20 @@ if TYPE_CHECKING:
 FIGURES_DIR = Path(__file__).resolve().parent / "figures"
 # Every stage fits this many evenly spaced points of sin(x) unless --points says otherwise.
 POINTS = 2000
+# The stages in the order a learner reads them: stage N's docstring opens "Stage N: ".
+STAGES = (
+    "fit_numpy.py",
+    "fit_tensor.py",
+    "fit_autograd.py",
+    "fit_newautograd.py",
+    "fit_nn.py",
+    "fit_optim.py",
+    "fit_custom_nn.py",
+    "fit_ctlflow_wshare.py",
+)
+# A notebook has no command line of its own (sys.argv holds the kernel's): there, the
+# flags are read from this environment variable instead, e.g. STAGE_ARGS="--steps 1000".
+ARGS_VARIABLE = "STAGE_ARGS"
 
 
 def usable_device(name: str) -> torch.device:
@@ -78,7 +93,13 @@ def command_line(
     the run with one line and exit status 2. Also quiets what would otherwise end a run in
     a traceback that teaches nothing: NumPy's overflow warnings (the loop reports a
     diverging loss itself), a pipe closed early (`| head -3`), and Ctrl-C.
+
+    In a Jupyter kernel the flags come from the STAGE_ARGS environment variable rather
+    than the kernel's own arguments, and the figure is shown in the notebook.
     """
+    in_a_kernel = "ipykernel" in sys.modules
+    if argv is None and in_a_kernel:
+        argv = shlex.split(os.environ.get(ARGS_VARIABLE, ""))
     parser = argparse.ArgumentParser(
         description=doc, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -123,6 +144,10 @@ def command_line(
         print(f"device: {args.device}", file=sys.stderr)
 
     np.seterr(over="ignore", invalid="ignore")
+    if in_a_kernel:
+        # The notebook shows the figure under its cell; the kernel handles Ctrl-C itself.
+        args.show = True
+        return args
     # A reader that stops early (`| head -3`) ends the run as it ends other command-line
     # programs, without a BrokenPipeError; Windows has no SIGPIPE and no such error.
     if hasattr(signal, "SIGPIPE"):
@@ -188,14 +213,20 @@ def save_figure(figure: Figure, name: str, show: bool = False) -> Path | None:
     return path
 
 
-def save_fit_figure(script: str, doc: str, x: Any, y: Any, y_pred: Any, show: bool = False) -> Path | None:
+def save_fit_figure(doc: str, x: Any, y: Any, y_pred: Any, args: argparse.Namespace) -> None:
     """Draw a stage's fit beside the least-squares cubic, with both residuals below, and
-    save it as figures/<stage>.png. `script` is the stage's __file__, `doc` its docstring."""
+    save it as figures/<stage>.png, unless --no-figure; show it too with --show. `doc` is
+    the stage's docstring, which names the stage and titles the figure. Returns nothing,
+    so that a notebook shows the figure under the stage's last cell and nothing else."""
+    if args.no_figure:
+        return
     x, y, y_pred = to_numpy(x), to_numpy(y), to_numpy(y_pred)
     coefficients, floor = least_squares_cubic(x, y)
     best = np.polynomial.polynomial.polyval(x, coefficients)
     loss = float(np.square(y_pred - y).sum())
-    name = Path(script).stem
+    number = int(doc.split(":", 1)[0].removeprefix("Stage "))
+    name = Path(STAGES[number - 1]).stem
+    show = args.show
 
     figure = new_figure(show, figsize=(8, 6.5), layout="constrained")
     fit_axes, residual_axes = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
@@ -213,4 +244,4 @@ def save_fit_figure(script: str, doc: str, x: Any, y: Any, y_pred: Any, show: bo
     residual_axes.set_xlabel("x")
     residual_axes.set_ylabel("residual")
     residual_axes.legend(loc="upper center", fontsize=8)
-    return save_figure(figure, name, show)
+    save_figure(figure, name, show)

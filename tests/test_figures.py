@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -55,8 +56,17 @@ def test_figure_of_a_torch_stage_takes_tensors_on_any_device_with_gradients(
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
     x = torch.linspace(-3, 3, 50)
     y_pred = x * torch.ones((), requires_grad=True)
-    path = plotting.save_fit_figure("fit_nn.py", "Stage 5: a title", x, torch.sin(x), y_pred)
-    assert path == tmp_path / "fit_nn.png" and path.read_bytes().startswith(b"\x89PNG")
+    args = argparse.Namespace(no_figure=False, show=False)
+    plotting.save_fit_figure("Stage 5: a title", x, torch.sin(x), y_pred, args)
+    assert (tmp_path / "fit_nn.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_no_figure_draws_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
+    x = torch.linspace(-3, 3, 50)
+    args = argparse.Namespace(no_figure=True, show=False)
+    plotting.save_fit_figure("Stage 2: a title", x, torch.sin(x), x, args)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_figure_that_cannot_be_saved_is_reported_and_the_results_stand(tmp_path: Path) -> None:

@@ -22,19 +22,12 @@ from typing import Any
 
 import numpy as np
 
+import plotting
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # In the order a learner reads them; stage N is STAGES[N - 1].
-STAGES = (
-    "fit_numpy.py",
-    "fit_tensor.py",
-    "fit_autograd.py",
-    "fit_newautograd.py",
-    "fit_nn.py",
-    "fit_optim.py",
-    "fit_custom_nn.py",
-    "fit_ctlflow_wshare.py",
-)
+STAGES = plotting.STAGES
 TORCH_STAGES = STAGES[1:]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)"
