@@ -78,6 +78,13 @@ def _end_quietly(kind: type[BaseException], error: BaseException, trace: Traceba
     sys.__excepthook__(kind, error, trace)
 
 
+def _in_a_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (a notebook, VS Code's interactive
+    window), whose shell, unlike plain IPython's, has a kernel."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and hasattr(ipython.get_ipython(), "kernel")
+
+
 def command_line(
     doc: str,
     *,
@@ -97,7 +104,7 @@ def command_line(
     In a Jupyter kernel the flags come from the STAGE_ARGS environment variable rather
     than the kernel's own arguments, and the figure is shown in the notebook.
     """
-    in_a_kernel = "ipykernel" in sys.modules
+    in_a_kernel = _in_a_kernel()
     if argv is None and in_a_kernel:
         argv = shlex.split(os.environ.get(ARGS_VARIABLE, ""))
     parser = argparse.ArgumentParser(

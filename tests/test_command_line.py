@@ -118,7 +118,7 @@ def test_a_pipe_closed_early_ends_the_stage_quietly(tmp_path: Path) -> None:
     # Unbuffered, the stage writes each line as it logs it, so once head has its three
     # lines and leaves, the next line meets a closed pipe.
     errors = tmp_path / "stderr.txt"
-    command = f"'{sys.executable}' '{ROOT / 'fit_numpy.py'}' --steps 100000 --no-figure 2>'{errors}' | head -3"
+    command = f"'{sys.executable}' '{ROOT / 'fit_numpy.py'}' --steps 1000 --no-figure 2>'{errors}' | head -3"
     done = subprocess.run(
         command, shell=True, capture_output=True, text=True, env=_headless_env(PYTHONUNBUFFERED="1"), timeout=120
     )
@@ -143,3 +143,13 @@ def test_ctrl_c_ends_the_stage_with_one_line_and_status_130() -> None:
     assert first_line.startswith("0 ")
     assert stage.returncode == 130
     assert err.splitlines() == ["fit_numpy.py: interrupted"]
+
+
+def test_outside_a_kernel_the_command_line_is_read_though_jupyter_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Starting a kernel for the notebook tests loads ipykernel into this process too; only
+    # a process that is a kernel reads STAGE_ARGS.
+    pytest.importorskip("ipykernel")
+    monkeypatch.setattr(sys, "argv", ["fit_tensor.py", "--steps", "20"])
+    monkeypatch.setenv(plotting.ARGS_VARIABLE, "--steps 40")
+    args = plotting.command_line(DOC, steps=300, learning_rate=2e-5)
+    assert args.steps == 20 and not args.show
