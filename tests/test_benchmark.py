@@ -1,64 +1,81 @@
-"""tools/benchmark.py: its timing, its output files, its figure, its flags and its Markdown table."""
+"""tools/benchmark.py: its timing, its checks, its results file, its README section, its figure and its flags."""
 
-from __future__ import annotations
-
-import csv
+import contextlib
+import io
 import json
 import math
+import runpy
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 import plotting
-from tools.benchmark import default_steps, draw_figure, main, markdown_table, measure, timed_steps
+from tools import benchmark
+from tools.benchmark import Measurement, default_sizes, free_memory, main, measure, readme_section, result_rows
 
 TINY = ["--sizes", "200,400", "--steps", "20", "--stages", "1,2", "--device", "cpu", "--no-figure"]
 TINY_RUNS = {(stage, points) for stage in ("fit_numpy.py", "fit_tensor.py") for points in (200, 400)}
 TIMES = ("median_s", "min_s", "max_s", "steps_per_second", "speedup_over_cpu")
+NINE = (1e-3,) * 9
+DEVICES, SIZES = ("cpu", "cuda:0"), (2_000, 20_000)
+
+
+@pytest.fixture(autouse=True)
+def figures_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Whatever a test here runs, a figure goes into a folder of its own, not into the project's figures/."""
+    monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path / "figures")
+    return tmp_path / "figures"
 
 
 @pytest.fixture(scope="module")
-def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A tiny benchmark, saved as JSON and read back as the README generator would read it."""
-    output = tmp_path_factory.mktemp("benchmark") / "results.json"
-    assert main([*TINY, "--output", str(output)]) == 0
-    return json.loads(output.read_text())
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, str]:
+    """A tiny benchmark: its results file read back as the README generator reads it, and its stdout and stderr."""
+    output, out, err = tmp_path_factory.mktemp("benchmark") / "results.json", io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        patch.setattr(plotting, "FIGURES_DIR", output.parent / "figures")
+        assert main([*TINY, "--output", str(output)]) == 0
+    return json.loads(output.read_text()), out.getvalue(), err.getvalue()
 
 
-def test_json_holds_every_run_timed_and_the_machine(tiny_results: dict[str, Any]) -> None:
-    rows = tiny_results["rows"]
+def timed_row(stage: str, device: str, points: int, median: float) -> dict[str, Any]:
+    return {"stage": stage, "device": device, "points": points, "valid": True, "error": "", "median_s": median}
+
+
+def results_of(rows: list[dict[str, Any]], devices: dict[str, str]) -> dict[str, Any]:
+    """A results file's contents, made by hand: each row timed at its median, with the machine."""
+    for made in rows:
+        made.update(min_s=made["median_s"], max_s=made["median_s"], steps_per_second=1 / made["median_s"])
+        made.setdefault("speedup_over_cpu", None)
+    metadata = {"date": "2026-01-02T03:04:05Z", "devices": devices, "torch": "2.9.0", "numpy": "2.3.0"}
+    return {"metadata": {**metadata, "torch_threads": 8, "cpu_count": 16}, "rows": rows}
+
+
+def test_json_holds_every_run_timed_and_the_machine(tiny_run: tuple[dict[str, Any], str, str]) -> None:
+    results, out, err = tiny_run
+    rows = results["rows"]
     assert {(row["stage"], row["points"]) for row in rows} == TINY_RUNS
     for row in rows:
         assert row["valid"] and row["device"] == "cpu" and row["steps"] == 20, row
         assert all(row[key] > 0 for key in TIMES), row
         assert row["min_s"] <= row["median_s"] <= row["max_s"]
         assert math.isfinite(row["final_loss"])
-    metadata = tiny_results["metadata"]
-    assert metadata["torch_threads"] >= 1 and metadata["cpu_count"] >= 1
-    assert "loss.item()" in metadata["method"]
-
-
-def test_csv_holds_every_run_timed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    output = tmp_path / "results.csv"
-    assert main([*TINY, "--output", str(output)]) == 0
-    with output.open(newline="") as file:
-        rows = list(csv.DictReader(file))
-    assert {(row["stage"], int(row["points"])) for row in rows} == TINY_RUNS
-    for row in rows:
-        assert row["valid"] == "True" and int(row["torch_threads"]) >= 1, row
-        assert all(float(row[key]) > 0 for key in TIMES), row
-    printed = capsys.readouterr()
-    assert "torch.get_num_threads()" in printed.out and "os.cpu_count()" in printed.out
-    # Progress goes to stderr, one line per run as it ends.
-    assert len(printed.err.splitlines()) == len(TINY_RUNS)
+    metadata = results["metadata"]
+    assert metadata["torch"] == torch.__version__ and metadata["devices"]["cpu"]
+    assert metadata["torch_threads"] >= 1 and metadata["cpu_count"] >= 1 and metadata["numpy"]
+    assert metadata["date"].startswith("20") and "loss.item()" in metadata["method"]
+    # The table on stdout; on stderr a progress line for each run as it ends.
+    assert out.count("| fit_") == len(TINY_RUNS)
+    assert [line.split("]")[0] for line in err.splitlines()] == ["[1/4", "[2/4", "[3/4", "[4/4"]
 
 
 def test_time_per_step_leaves_out_the_first_interval() -> None:
     log = "".join(f"{step} 1.5\n" for step in range(0, 101, 10)) + "Result: y = 1.0 + 2.0 x\n"
     # Ten steps per interval: the first interval took 5 s (warm-up), each later one 1 s.
     line_times = [0.0, 5.0, *(5.0 + k for k in range(1, 10)), 99.0]
-    seconds, final_loss = timed_steps(log, line_times, 100)
+    seconds, final_loss = benchmark.timed_steps(log, line_times, 100)
     assert seconds == pytest.approx([0.1] * 9)
     assert final_loss == 1.5
 
@@ -66,64 +83,163 @@ def test_time_per_step_leaves_out_the_first_interval() -> None:
 def test_a_run_ending_at_a_loss_that_is_not_finite_is_invalid() -> None:
     log = "".join(f"{step} {'nan' if step == 100 else 1.5}\n" for step in range(0, 101, 10)) + "Result: y = 1.0\n"
     with pytest.raises(ValueError, match="last logged loss is nan"):
-        timed_steps(log, [float(k) for k in range(12)], 100)
+        benchmark.timed_steps(log, [float(k) for k in range(12)], 100)
+    [made] = result_rows([Measurement("fit_tensor.py", 200, 100, "cpu", error="the last logged loss is nan")])
+    assert not made["valid"] and made["median_s"] is None and made["steps_per_second"] is None
 
 
-def test_a_stage_that_exits_is_invalid_and_says_why() -> None:
+def test_a_stage_that_exits_is_invalid_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     run = measure("fit_tensor.py", 200, 20, "bogus")
-    assert not run.valid and not run.seconds_per_step
+    assert not run.seconds_per_step
     assert (
         run.error
         == "exit status 2: fit_tensor.py: error: argument --device: 'bogus' is not a device torch can use here"
     )
+    # A rate far too large: the NumPy stage overflows and says so itself.
+    monkeypatch.setattr(benchmark, "stage_defaults", lambda stage: {"learning_rate": 1.0})
+    run = measure("fit_numpy.py", 200, 100, "cpu")
+    assert run.error.startswith("step ") and "the fit diverged" in run.error and not run.seconds_per_step
 
 
-def test_default_steps_are_multiples_of_ten_that_fall_as_the_size_grows() -> None:
-    sizes = [2_000, 20_000, 200_000, 2_000_000, 20_000_000, 200_000_000]
-    steps = [default_steps(points) for points in sizes]
-    assert all(count % 10 == 0 and count >= 10 for count in steps), steps
-    assert steps == sorted(steps, reverse=True)
+def test_the_learning_rate_is_scaled_to_the_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At 20,000 points the NumPy stage's own rate (1e-6) takes its loss from 1.5e7 to 5e33 in 20 steps.
+    run = measure("fit_numpy.py", 20_000, 20, "cpu")
+    assert not run.error and run.final_loss < 1e5
+    seen = []
+    monkeypatch.setattr(runpy, "run_path", lambda path, run_name: seen.append(sys.argv))
+    measure("fit_optim.py", 200_000, 20, "cuda:1")
+    assert seen[0][seen[0].index("--learning-rate") + 1 :] == [repr(1e-3 / 100), "--no-figure", "--device", "cuda:1"]
 
 
 @pytest.mark.parametrize(
     "arguments",
     [
         ["--bogus"],
+        ["--no-figure=yes"],
         ["--sizes", "many"],
         ["--sizes", "2000,3"],
         ["--steps", "15"],
         ["--steps", "0"],
+        ["--steps", "ten"],
         ["--stages", "9"],
+        ["--stages", ","],
         ["--device", "bogus"],
         ["--output", "results.txt"],
         ["--output", "/no/such/folder/results.json"],
     ],
     ids=" ".join,
 )
-def test_bad_input_is_one_line_and_exit_status_2(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_is_one_line_and_exit_status_2(
+    arguments: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Should a check let the input through, no benchmark runs and nothing is written outside tmp_path.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(benchmark, "measure", lambda *run: pytest.fail(f"{arguments} started a run"))
     with pytest.raises(SystemExit) as exit:
         main(arguments)
     assert exit.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert len(captured.err.splitlines()) == 1 and "benchmark.py: error: " in captured.err
+    assert len(captured.err.splitlines()) == 1 and captured.err.startswith("benchmark.py: error: ")
 
 
-def test_markdown_table_has_a_row_for_every_run(tiny_results: dict[str, Any]) -> None:
-    invalid = {**tiny_results["rows"][0], "device": "cuda:0", "valid": False, "error": "OutOfMemoryError: |x|"}
-    table = markdown_table({**tiny_results, "rows": [*tiny_results["rows"], invalid]})
-    lines = table.splitlines()
+def test_the_memory_query_falls_back_where_torch_cannot_answer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(device: Any) -> tuple[int, int]:
+        raise RuntimeError("Allocator for mps is not a DeviceAllocator")
+
+    # MPS on a torch whose torch.accelerator.get_memory_info raises; torch.mps has no mem_get_info.
+    monkeypatch.setattr(torch.accelerator, "get_memory_info", refuse, raising=False)
+    assert default_sizes(["mps"]) == [2_000, 20_000, 200_000, 2_000_000, 20_000_000]
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    # CUDA on torch 2.6 to 2.9, which has no torch.accelerator.get_memory_info: torch.cuda answers.
+    monkeypatch.delattr(torch.accelerator, "get_memory_info", raising=False)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (100 * 2**30, 141 * 2**30))
+    assert default_sizes(["cuda:0"])[-2:] == [20_000_000, 200_000_000]
+    monkeypatch.setattr(torch.cuda, "mem_get_info", refuse)
+    assert free_memory("cuda:0") == 0 and len(capsys.readouterr().err.splitlines()) == 1
+    assert default_sizes([]) == [2_000, 20_000, 200_000, 2_000_000] and not capsys.readouterr().err
+
+
+def test_an_accelerator_run_that_does_not_end_at_the_cpus_loss_is_invalid() -> None:
+    runs = [Measurement("fit_tensor.py", 2000, 100, "cpu", (2e-3,) * 9, 10.0)]
+    runs.append(Measurement("fit_tensor.py", 2000, 100, "mps", NINE, 10.5))  # a wrong matmul, say
+    runs.append(Measurement("fit_tensor.py", 2000, 100, "cuda:0", NINE, 10.0001))  # float32 rounding
+    runs.append(Measurement("fit_tensor.py", 2000, 200, "cuda:0", NINE, 10.0))  # no cpu run with these steps
+    runs += [Measurement("fit_optim.py", 2000, 100, device, NINE, loss) for device, loss in (("cpu", 9), ("mps", 10))]
+    # Past 2^24 points the CPU's float32 matmul is no reference, so stage 5 is not checked there.
+    runs += [Measurement("fit_nn.py", 2**25, 10, device, NINE, loss) for device, loss in (("cpu", 1), ("mps", 2))]
+    rows = result_rows(runs)
+    assert [row["valid"] for row in rows] == [True, False, True, False, True, True, True, True]
+    assert rows[1]["error"].startswith("wrong result: its last loss is 10.5, the cpu's is 10")
+    assert rows[1]["median_s"] is None and rows[1]["speedup_over_cpu"] is None
+    assert rows[2]["speedup_over_cpu"] == pytest.approx(2) and "the cpu has none" in rows[3]["error"]
+
+
+def test_an_accelerator_is_timed_with_the_cpu_as_its_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake(stage: str, points: int, steps: int, device: str) -> Measurement:
+        runs.append((stage, device))
+        return Measurement(stage, points, steps, device, NINE, 2.0 if (stage, device) == ("fit_nn.py", "mps") else 1.0)
+
+    runs: list[tuple[str, str]] = []
+    monkeypatch.setattr(plotting, "usable_device", lambda name: torch.device("mps"))
+    monkeypatch.setattr(benchmark, "measure", fake)
+    output = tmp_path / "results.json"
+    assert main(["--device", "mps", "--sizes", "200", "--stages", "1,2,5", "--output", str(output), "--no-figure"]) == 0
+    # The NumPy stage on the CPU only; each torch stage on the CPU, then on the accelerator.
+    tensor, nn = "fit_tensor.py", "fit_nn.py"
+    assert runs == [("fit_numpy.py", "cpu"), (tensor, "cpu"), (tensor, "mps"), (nn, "cpu"), (nn, "mps")]
+    results = json.loads(output.read_text())
+    assert list(results["metadata"]["devices"]) == ["cpu", "mps"]
+    assert [row["valid"] for row in results["rows"]] == [True, True, True, True, False]
+    assert results["rows"][2]["speedup_over_cpu"] == 1.0
+
+
+def test_readme_section_reports_a_crossover_only_where_it_holds_for_good() -> None:
+    times = {2_000: (1.0, 2.0), 20_000: (1.0, 0.5), 200_000: (1.0, 1.5), 2_000_000: (1.0, 0.1)}
+    rows = [timed_row("fit_tensor.py", "cpu", points, cpu) for points, (cpu, _) in times.items()]
+    rows += [timed_row("fit_tensor.py", "cuda:0", points, gpu) for points, (_, gpu) in times.items()]
+    # fit_nn.py wins at both its sizes, fit_optim.py loses at its only one.
+    rows += [
+        timed_row("fit_nn.py", device, size, 1.0 if device == "cpu" else 0.5) for device in DEVICES for size in SIZES
+    ]
+    rows += [timed_row("fit_optim.py", device, 2_000, 1.0 if device == "cpu" else 3.0) for device in DEVICES]
+    rows += [timed_row("fit_numpy.py", "cpu", points, 1.0) for points in times]
+    section = readme_section(results_of(rows, {"cpu": "Some CPU", "cuda:0": "Some GPU"}))
+    assert section.startswith("Measured 2026-01-02 by `python tools/benchmark.py` on `cpu` (Some CPU), `cuda:0` (")
+    assert "torch 2.9.0, 8 torch threads on 16 cores, NumPy 2.3.0." in section.splitlines()[0]
+    assert benchmark.markdown_table(results_of(rows, {})).rstrip() in section
+    assert "`cuda:0` on fit_tensor.py overtakes the CPU between 200,000 and 2,000,000 points." in section
+    assert "`cuda:0` on fit_nn.py is faster than the CPU at every size measured, from the smallest, 2,000" in section
+    assert "`cuda:0` on fit_optim.py does not overtake the CPU up to the largest size measured, 2,000" in section
+    assert "torch (stage 2) on the CPU does not overtake NumPy (stage 1) up to the largest size" in section
+    assert "still to come" not in section
+
+
+def test_readme_section_says_plainly_that_gpu_numbers_are_still_to_come() -> None:
+    rows = [timed_row("fit_numpy.py", "cpu", 2_000, 1.0), timed_row("fit_tensor.py", "cpu", 2_000, 0.5)]
+    section = readme_section(results_of(rows, {"cpu": "Some CPU"}))
+    assert "torch (stage 2) on the CPU is faster than NumPy (stage 1) at every size measured" in section
+    assert "**GPU numbers are still to come**: no accelerator took part in this run." in section
+    assert "the same command adds its rows for each torch stage and size" in section
+
+
+def test_markdown_table_has_a_row_for_every_run(tiny_run: tuple[dict[str, Any], str, str]) -> None:
+    results = tiny_run[0]
+    invalid = {**results["rows"][0], "device": "cuda:0", "valid": False, "error": "OutOfMemoryError: |x|"}
+    lines = benchmark.markdown_table({**results, "rows": [*results["rows"], invalid]}).splitlines()
     assert lines[0].startswith("| stage | points | device | time per step")
     assert len(lines) == 2 + len(TINY_RUNS) + 1
     # Every line has the same seven cells, even where an error message holds a "|".
     assert {line.replace("\\|", "").count("|") for line in lines} == {8}
-    assert "| fit_tensor.py | 400 | cpu |" in table
-    assert "invalid: OutOfMemoryError" in lines[-1]
+    assert "| fit_tensor.py | 400 | cpu |" in "\n".join(lines) and "invalid: OutOfMemoryError" in lines[-1]
 
 
-def test_figure_is_drawn(tiny_results: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Into a folder of the test's own, so that the project's figure is left as it is.
-    monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
-    path = draw_figure(tiny_results, "benchmark_scaling")
-    assert path == tmp_path / "benchmark_scaling.png"
+def test_figure_is_drawn(tiny_run: tuple[dict[str, Any], str, str], figures_elsewhere: Path) -> None:
+    results = tiny_run[0]
+    gpu = [{**row, "device": "cuda:0"} for row in results["rows"] if row["stage"] == "fit_tensor.py"]
+    metadata = {**results["metadata"], "devices": {"cpu": "a CPU", "cuda:0": "a GPU"}}
+    path = benchmark.draw_figure({"metadata": metadata, "rows": [*results["rows"], *gpu]}, "benchmark_scaling")
+    assert path == figures_elsewhere / "benchmark_scaling.png"
     assert path.read_bytes().startswith(b"\x89PNG")

@@ -167,52 +167,10 @@ def comparison(outputs: Mapping[str, str]) -> str:
     )
 
 
-def _crossover(times: Mapping[int, tuple[float, float]], slower: str, faster: str) -> str:
-    """Where `faster` starts to beat `slower`, from {points: (slower's time, faster's time)}."""
-    sizes = sorted(times)
-    wins = [size for size in sizes if times[size][1] < times[size][0]]
-    if not wins:
-        return f"{faster} is not faster than {slower} at any size measured (up to {sizes[-1]:,} points)"
-    first = sizes.index(wins[0])
-    if first == 0:
-        return f"{faster} is faster than {slower} from the smallest size measured, {sizes[0]:,} points"
-    return f"{faster} overtakes {slower} between {sizes[first - 1]:,} and {sizes[first]:,} points"
-
-
-def crossovers(rows: list[dict]) -> list[str]:
-    """Sentences on where the crossovers fall: torch against NumPy on the CPU, and every
-    accelerator against the CPU for each torch stage measured."""
-    median = {(row["stage"], row["device"], row["points"]): row["median_s"] for row in rows if row["valid"]}
-    sentences = []
-    pairs = [(("fit_numpy.py", "cpu"), ("fit_tensor.py", "cpu"), "NumPy (stage 1)", "torch (stage 2) on the CPU")]
-    for device in sorted({row["device"] for row in rows} - {"cpu"}):
-        for stage in dict.fromkeys(row["stage"] for row in rows if row["device"] == device):
-            pairs.append(((stage, "cpu"), (stage, device), "the CPU", f"`{device}` for {stage}"))
-    for (slow_stage, slow_device), (fast_stage, fast_device), slow_name, fast_name in pairs:
-        times = {
-            points: (median[slow_stage, slow_device, points], median[fast_stage, fast_device, points])
-            for (stage, device, points) in median
-            if (stage, device) == (fast_stage, fast_device) and (slow_stage, slow_device, points) in median
-        }
-        if times:
-            sentences.append(f"- {_crossover(times, slow_name, fast_name)}.")
-    return sentences
-
-
-def benchmark_table() -> str:
+def benchmark_section() -> str:
     from tools import benchmark
 
-    results = json.loads(BENCHMARK_RESULTS.read_text())
-    metadata = results["metadata"]
-    devices = ", ".join(f"`{device}` ({name})" for device, name in metadata["devices"].items())
-    measured = (
-        f"Measured {metadata['date'][:10]} by `python tools/benchmark.py` on {devices}: torch {metadata['torch']}, "
-        f"{metadata['torch_threads']} torch threads on {metadata['cpu_count']} cores, NumPy {metadata['numpy']}."
-    )
-    table = benchmark.markdown_table(results).rstrip("\n")
-    return "\n".join(
-        [measured, "", table, "", "Where the crossovers fall in this table:", "", *crossovers(results["rows"])]
-    )
+    return benchmark.readme_section(json.loads(BENCHMARK_RESULTS.read_text()))
 
 
 # Ten times the default points: the run the README shows diverging at the default rate.
@@ -248,7 +206,7 @@ def blocks(outputs: Mapping[str, str]) -> dict[str, str]:
         "diverging": f"```\n{command}\n{outputs['diverging'].rstrip()}\n```",
         "walkthrough": walkthrough(outputs),
         "comparison": comparison(outputs),
-        "benchmark": benchmark_table(),
+        "benchmark": benchmark_section(),
     }
 
 
