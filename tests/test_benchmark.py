@@ -14,13 +14,12 @@ import torch
 
 import plotting
 from tools import benchmark
-from tools.benchmark import Measurement, default_sizes, free_memory, main, measure, readme_section, result_rows
+from tools.benchmark import Measurement, default_sizes, free_memory, main, measure, result_rows
 
 TINY = ["--sizes", "200,400", "--steps", "20", "--stages", "1,2", "--device", "cpu", "--no-figure"]
 TINY_RUNS = {(stage, points) for stage in ("fit_numpy.py", "fit_tensor.py") for points in (200, 400)}
 TIMES = ("median_s", "min_s", "max_s", "steps_per_second", "speedup_over_cpu")
 NINE = (1e-3,) * 9
-DEVICES, SIZES = ("cpu", "cuda:0"), (2_000, 20_000)
 
 
 @pytest.fixture(autouse=True)
@@ -38,19 +37,6 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
         patch.setattr(plotting, "FIGURES_DIR", output.parent / "figures")
         assert main([*TINY, "--output", str(output)]) == 0
     return json.loads(output.read_text()), out.getvalue(), err.getvalue()
-
-
-def timed_row(stage: str, device: str, points: int, median: float) -> dict[str, Any]:
-    return {"stage": stage, "device": device, "points": points, "valid": True, "error": "", "median_s": median}
-
-
-def results_of(rows: list[dict[str, Any]], devices: dict[str, str]) -> dict[str, Any]:
-    """A results file's contents, made by hand: each row timed at its median, with the machine."""
-    for made in rows:
-        made.update(min_s=made["median_s"], max_s=made["median_s"], steps_per_second=1 / made["median_s"])
-        made.setdefault("speedup_over_cpu", None)
-    metadata = {"date": "2026-01-02T03:04:05Z", "devices": devices, "torch": "2.9.0", "numpy": "2.3.0"}
-    return {"metadata": {**metadata, "torch_threads": 8, "cpu_count": 16}, "rows": rows}
 
 
 def test_json_holds_every_run_timed_and_the_machine(tiny_run: tuple[dict[str, Any], str, str]) -> None:
@@ -194,35 +180,6 @@ def test_an_accelerator_is_timed_with_the_cpu_as_its_reference(tmp_path: Path, m
     assert list(results["metadata"]["devices"]) == ["cpu", "mps"]
     assert [row["valid"] for row in results["rows"]] == [True, True, True, True, False]
     assert results["rows"][2]["speedup_over_cpu"] == 1.0
-
-
-def test_readme_section_reports_a_crossover_only_where_it_holds_for_good() -> None:
-    times = {2_000: (1.0, 2.0), 20_000: (1.0, 0.5), 200_000: (1.0, 1.5), 2_000_000: (1.0, 0.1)}
-    rows = [timed_row("fit_tensor.py", "cpu", points, cpu) for points, (cpu, _) in times.items()]
-    rows += [timed_row("fit_tensor.py", "cuda:0", points, gpu) for points, (_, gpu) in times.items()]
-    # fit_nn.py wins at both its sizes, fit_optim.py loses at its only one.
-    rows += [
-        timed_row("fit_nn.py", device, size, 1.0 if device == "cpu" else 0.5) for device in DEVICES for size in SIZES
-    ]
-    rows += [timed_row("fit_optim.py", device, 2_000, 1.0 if device == "cpu" else 3.0) for device in DEVICES]
-    rows += [timed_row("fit_numpy.py", "cpu", points, 1.0) for points in times]
-    section = readme_section(results_of(rows, {"cpu": "Some CPU", "cuda:0": "Some GPU"}))
-    assert section.startswith("Measured 2026-01-02 by `python tools/benchmark.py` on `cpu` (Some CPU), `cuda:0` (")
-    assert "torch 2.9.0, 8 torch threads on 16 cores, NumPy 2.3.0." in section.splitlines()[0]
-    assert benchmark.markdown_table(results_of(rows, {})).rstrip() in section
-    assert "`cuda:0` on fit_tensor.py overtakes the CPU between 200,000 and 2,000,000 points." in section
-    assert "`cuda:0` on fit_nn.py is faster than the CPU at every size measured, from the smallest, 2,000" in section
-    assert "`cuda:0` on fit_optim.py does not overtake the CPU up to the largest size measured, 2,000" in section
-    assert "torch (stage 2) on the CPU does not overtake NumPy (stage 1) up to the largest size" in section
-    assert "still to come" not in section
-
-
-def test_readme_section_says_plainly_that_gpu_numbers_are_still_to_come() -> None:
-    rows = [timed_row("fit_numpy.py", "cpu", 2_000, 1.0), timed_row("fit_tensor.py", "cpu", 2_000, 0.5)]
-    section = readme_section(results_of(rows, {"cpu": "Some CPU"}))
-    assert "torch (stage 2) on the CPU is faster than NumPy (stage 1) at every size measured" in section
-    assert "**GPU numbers are still to come**: no accelerator took part in this run." in section
-    assert "the same command adds its rows for each torch stage and size" in section
 
 
 def test_markdown_table_has_a_row_for_every_run(tiny_run: tuple[dict[str, Any], str, str]) -> None:

@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 from argparse import SUPPRESS, ArgumentParser, Namespace, RawDescriptionHelpFormatter
-from collections import defaultdict
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -159,9 +158,9 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds / 1000.0**power:.3g} {('ns', 'µs', 'ms', 's')[power + 3]}"
 
 
-def markdown_table(results: dict[str, Any]) -> str:
+def markdown_table(results: dict[str, Any], columns: Sequence[str] = COLUMNS) -> str:
     """The rows of a saved JSON result (what json.load gives back) as a Markdown table."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|---|--:|---|--:|--:|--:|--:|"]
+    lines = ["| " + " | ".join(columns) + " |", "|---|--:|---|--:|--:|--:|--:|"]
     for row in results["rows"]:
         cells = [row["stage"], f"{row['points']:,}", row["device"], f"invalid: {row['error']}", "", "", ""]
         if row["valid"]:
@@ -170,44 +169,6 @@ def markdown_table(results: dict[str, Any]) -> str:
             cells += [f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}", "n/a" if speedup is None else f"{speedup:.2f}x"]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def crossover(slow: dict[int, float], fast: dict[int, float], slower: str, faster: str) -> str:
-    """Where `faster` overtakes `slower` for good, from their times by size: past the last size it loses."""
-    sizes = sorted(set(slow) & set(fast))
-    last = max((index for index, size in enumerate(sizes) if fast[size] >= slow[size]), default=-1)
-    if last == len(sizes) - 1:
-        return f"{faster} does not overtake {slower} up to the largest size measured, {sizes[-1]:,} points"
-    if last < 0:
-        return f"{faster} is faster than {slower} at every size measured, from the smallest, {sizes[0]:,} points"
-    return f"{faster} overtakes {slower} between {sizes[last]:,} and {sizes[last + 1]:,} points"
-
-
-def readme_section(results: dict[str, Any]) -> str:
-    """The Markdown between the README's benchmark markers: what was measured, the table, the crossovers."""
-    metadata, times = results["metadata"], defaultdict(dict)
-    for row in (row for row in results["rows"] if row["valid"]):
-        times[row["stage"], row["device"]][row["points"]] = row["median_s"]
-    accelerators = [device for device in metadata["devices"] if device != "cpu"]
-    pairs = [(("fit_numpy.py", "cpu"), ("fit_tensor.py", "cpu"), "NumPy (stage 1)", "torch (stage 2) on the CPU")]
-    pairs += [((stage, "cpu"), (stage, on), "the CPU", f"`{on}` on {stage}") for on in accelerators for stage in STAGES]
-    sentences = []
-    for slow, fast, slower, faster in pairs:
-        if times[slow].keys() & times[fast].keys():
-            sentences.append(f"- {crossover(times[slow], times[fast], slower, faster)}.")
-    if not accelerators:
-        sentences.append(
-            "- **GPU numbers are still to come**: no accelerator took part in this run. On one (CUDA, MPS, ...) "
-            "the same command adds its rows for each torch stage and size, 20,000,000 points on every device, its "
-            "speed-up over the CPU, its line in each panel of the figure, and where it overtakes the CPU."
-        )
-    devices = ", ".join(f"`{device}` ({name})" for device, name in metadata["devices"].items())
-    measured = (
-        f"Measured {metadata['date'][:10]} by `python tools/benchmark.py` on {devices}: torch {metadata['torch']}, "
-        f"{metadata['torch_threads']} torch threads on {metadata['cpu_count']} cores, NumPy {metadata['numpy']}."
-    )
-    table = markdown_table(results).rstrip("\n")
-    return "\n".join([measured, "", table, "", "Where the crossovers fall in this table:", "", *sentences])
 
 
 def draw_figure(results: dict[str, Any], name: str) -> Path | None:

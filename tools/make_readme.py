@@ -1,16 +1,18 @@
-"""Regenerate the figures and every generated part of README.md from the code itself.
+"""Regenerate the figures and every generated part of README.md and README.ja.md from the code.
 
-    python tools/make_readme.py          # run every stage, redraw figures/, rewrite README.md
-    python tools/make_readme.py --check  # name the parts of README.md that are stale; change nothing
+    python tools/make_readme.py          # run every stage, redraw figures/, rewrite both READMEs
+    python tools/make_readme.py --check  # name the parts of the READMEs that are stale; change nothing
 
-The README's prose is written by hand. Between a pair of markers
+The READMEs' prose is written by hand. Between a pair of markers
 
     <!-- BEGIN GENERATED: name -->
     <!-- END GENERATED: name -->
 
-stands text this script produces: the stage table, the quoted diffs and logs of the
-walkthrough, the comparison tables and the benchmark table. tests/test_readme.py renders
-the same parts from fresh runs and fails when the README no longer matches them.
+stands text this script produces, the same parts in both from the same runs: the stage
+table, the quoted diffs and logs of the walkthrough, the comparison tables and the
+benchmark. Their words come from ENGLISH here and from tools/readme_ja.py for Japanese.
+tests/test_readme.py renders the same parts from fresh runs and fails when a README no
+longer matches them.
 """
 
 from __future__ import annotations
@@ -23,18 +25,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # `python tools/<tool>.py` puts tools/ on the path, not the project folder that holds
 # plotting.py and the tools package; put it first, so this checkout's code is the one used.
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools import compare  # noqa: E402
+from tools import benchmark, compare, readme_ja  # noqa: E402
 from tools.stages import ROOT, STAGES, parse_log, run_stage, run_stages, stage_defaults, stage_number  # noqa: E402
 
-README = ROOT / "README.md"
 BENCHMARK_RESULTS = ROOT / "figures" / "benchmark_scaling.json"
 _BLOCK = re.compile(r"(<!-- BEGIN GENERATED: (\S+) -->\n)(.*?)(<!-- END GENERATED: \2 -->)", re.DOTALL)
 
@@ -54,6 +58,53 @@ def docstring(stage: str) -> tuple[str, str]:
     text = "\n".join(lines[: _docstring_length(lines)]).strip('"\n')
     title, _, body = text.partition("\n\n")
     return title.split(": ", 1)[1].rstrip("."), body.strip()
+
+
+@dataclass(frozen=True)
+class Language:
+    """One README: its file, the words of its generated parts, and each stage's docstring
+    as (title, paragraphs) in its language."""
+
+    readme: Path
+    words: Mapping[str, Any]
+    docstring: Callable[[str], tuple[str, str]]
+
+
+ENGLISH_WORDS: dict[str, Any] = {
+    "table_header": "| # | stage | what it adds | learning rate | steps | diff against the previous stage "
+    "| changed lines |",
+    "first_stage": "(the first stage)",
+    "whole_fit": "The whole fit, by hand:",
+    "changes": "What changes from stage {number}: `diff -u {previous} {stage}` changes {changed} lines in all; "
+    "here it is without the docstrings, quoted above.",
+    "prints": "`python {stage}` prints:",
+    "figure_alt": "The fit of {stage}: the data, the stage's cubic and the least-squares cubic, with residuals",
+    "stopping_short": "At step 2000 stage 1's loss is {loss_2000}, {gap_2000} % above the floor of {floor}; at step "
+    "4000 it is {gap_4000} % above it, and by step {reached} it is within a millionth of it.",
+    "measured": "Measured {date} by `python tools/benchmark.py` on {devices}: torch {torch}, {threads} torch threads "
+    "on {cores} cores, NumPy {numpy}.",
+    "columns": benchmark.COLUMNS,
+    "crossovers": "Where the crossovers fall in this table:",
+    "numpy": "NumPy (stage 1)",
+    "torch_on_cpu": "torch (stage 2) on the CPU",
+    "cpu": "the CPU",
+    "on_device": "`{device}` on {stage}",
+    "overtakes": "{faster} overtakes {slower} between {below:,} and {above:,} points",
+    "faster_everywhere": "{faster} is faster than {slower} at every size measured, from the smallest, {smallest:,} "
+    "points",
+    "never_overtakes": "{faster} does not overtake {slower} up to the largest size measured, {largest:,} points",
+    "gpu_to_come": "**GPU numbers are still to come**: no accelerator took part in this run. On one (CUDA, MPS, ...) "
+    "the same command adds its rows for each torch stage and size, 20,000,000 points on every device, its speed-up "
+    "over the CPU, its line in each panel of the figure, and where it overtakes the CPU.",
+}
+ENGLISH = Language(ROOT / "README.md", ENGLISH_WORDS, docstring)
+JAPANESE = Language(ROOT / "README.ja.md", readme_ja.WORDS, lambda stage: readme_ja.DOCSTRINGS[stage][1])
+LANGUAGES = (ENGLISH, JAPANESE)
+
+
+def stale_translations() -> list[str]:
+    """The stages whose docstring is no longer the English that tools/readme_ja.py translates."""
+    return [stage for stage in STAGES if readme_ja.DOCSTRINGS[stage][0] != docstring(stage)]
 
 
 def _diff(old: list[str], new: list[str], old_name: str, new_name: str) -> list[str]:
@@ -95,14 +146,11 @@ def _rate(rate: float) -> str:
     return f"{rate:.0e}".replace("e-0", "e-")
 
 
-def stage_table() -> str:
-    rows = [
-        "| # | stage | what it adds | learning rate | steps | diff against the previous stage | changed lines |",
-        "|---|---|---|---|---|---|---|",
-    ]
+def stage_table(language: Language) -> str:
+    rows = [language.words["table_header"], "|---|---|---|---|---|---|---|"]
     for previous, stage in zip((None, *STAGES), STAGES, strict=False):
-        title, _ = docstring(stage)
-        command, changed = "(the first stage)", ""
+        title, _ = language.docstring(stage)
+        command, changed = language.words["first_stage"], ""
         if previous is not None:
             command = f"`diff -u {previous} {stage}`"
             changed = str(lesson_diff(previous, stage)[1])
@@ -114,21 +162,22 @@ def stage_table() -> str:
     return "\n".join(rows)
 
 
-def walkthrough(outputs: Mapping[str, str]) -> str:
+def walkthrough(outputs: Mapping[str, str], language: Language) -> str:
+    words = language.words
     sections = []
     for previous, stage in zip((None, *STAGES), STAGES, strict=False):
-        title, body = docstring(stage)
+        title, body = language.docstring(stage)
         section = [f"### {stage_number(stage)}. `{stage}`: {title}", "", body, ""]
         if previous is None:
             code = _source(stage)
             start = code.index("# The stage's defaults: flags can change them, and --help lists the flags.")
             end = next(index for index, line in enumerate(code) if line.startswith('print(f"Result'))
-            section += ["The whole fit, by hand:", "", "```python", *code[start : end + 1], "```", ""]
+            section += [words["whole_fit"], "", "```python", *code[start : end + 1], "```", ""]
         else:
             diff, changed = lesson_diff(previous, stage)
+            number = stage_number(previous)
             section += [
-                f"What changes from stage {stage_number(previous)}: `diff -u {previous} {stage}` changes "
-                f"{changed} lines in all; here it is without the docstrings, quoted above.",
+                words["changes"].format(number=number, previous=previous, stage=stage, changed=changed),
                 "",
                 "```diff",
                 diff,
@@ -136,14 +185,13 @@ def walkthrough(outputs: Mapping[str, str]) -> str:
                 "",
             ]
         section += [
-            f"`python {stage}` prints:",
+            words["prints"].format(stage=stage),
             "",
             "```",
             outputs[stage].rstrip("\n"),
             "```",
             "",
-            f"![The fit of {stage}: the data, the stage's cubic and the least-squares cubic, with residuals]"
-            f"(figures/{Path(stage).stem}.png)",
+            f"![{words['figure_alt'].format(stage=stage)}](figures/{Path(stage).stem}.png)",
         ]
         sections.append("\n".join(section))
     return "\n\n".join(sections)
@@ -167,10 +215,50 @@ def comparison(outputs: Mapping[str, str]) -> str:
     )
 
 
-def benchmark_section() -> str:
-    from tools import benchmark
+def _crossover(slow: Mapping[int, float], fast: Mapping[int, float], names: dict[str, str], words: Mapping) -> str:
+    """Where the faster one overtakes the slower for good, from their times by size: it must
+    win at that size and at every larger one measured."""
+    sizes = sorted(set(slow) & set(fast))
+    last_loss = max((index for index, size in enumerate(sizes) if fast[size] >= slow[size]), default=-1)
+    if last_loss == len(sizes) - 1:
+        return words["never_overtakes"].format(**names, largest=sizes[-1])
+    if last_loss < 0:
+        return words["faster_everywhere"].format(**names, smallest=sizes[0])
+    return words["overtakes"].format(**names, below=sizes[last_loss], above=sizes[last_loss + 1])
 
-    return benchmark.readme_section(json.loads(BENCHMARK_RESULTS.read_text()))
+
+def benchmark_section(results: dict[str, Any], language: Language) -> str:
+    """What was measured, the table, and where the crossovers fall: torch against NumPy on
+    the CPU, and every accelerator against the CPU for each torch stage."""
+    words, metadata = language.words, results["metadata"]
+    times: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for row in results["rows"]:
+        if row["valid"]:
+            times[row["stage"], row["device"]][row["points"]] = row["median_s"]
+    accelerators = [device for device in metadata["devices"] if device != "cpu"]
+    pairs = [(("fit_numpy.py", "cpu"), ("fit_tensor.py", "cpu"), words["numpy"], words["torch_on_cpu"])]
+    for device in accelerators:
+        for stage in STAGES:
+            pairs.append(
+                ((stage, "cpu"), (stage, device), words["cpu"], words["on_device"].format(device=device, stage=stage))
+            )
+    sentences = [
+        f"- {_crossover(times[slow], times[fast], {'slower': slower, 'faster': faster}, words)}."
+        for slow, fast, slower, faster in pairs
+        if times[slow].keys() & times[fast].keys()
+    ]
+    if not accelerators:
+        sentences.append(f"- {words['gpu_to_come']}")
+    measured = words["measured"].format(
+        date=metadata["date"][:10],
+        devices=", ".join(f"`{device}` ({name})" for device, name in metadata["devices"].items()),
+        torch=metadata["torch"],
+        threads=metadata["torch_threads"],
+        cores=metadata["cpu_count"],
+        numpy=metadata["numpy"],
+    )
+    table = benchmark.markdown_table(results, words["columns"]).rstrip("\n")
+    return "\n".join([measured, "", table, "", words["crossovers"], "", *sentences])
 
 
 # Ten times the default points: the run the README shows diverging at the default rate.
@@ -183,30 +271,33 @@ def diverging_output() -> str:
     return run.stdout + run.stderr
 
 
-def stopping_short(log_text: str) -> str:
+def stopping_short(log_text: str, language: Language) -> str:
     """How far from the floor stage 1 is at step 2000, where the official lessons stop."""
     losses, floor = parse_log(log_text).losses, compare.least_squares()[1]
     gap = {step: 100 * (loss / floor - 1) for step, loss in losses.items()}
     # Reached: within a millionth of the floor, about float32's rounding.
     reached = min(step for step in losses if gap[step] < 1e-4)
-    return (
-        f"At step 2000 stage 1's loss is {losses[2000]:.4g}, {gap[2000]:.0f} % above the floor of {floor:.4f}; "
-        f"at step 4000 it is {gap[4000]:.2f} % above it, and by step {reached} it is within a millionth of it."
+    return language.words["stopping_short"].format(
+        loss_2000=f"{losses[2000]:.4g}",
+        gap_2000=f"{gap[2000]:.0f}",
+        floor=f"{floor:.4f}",
+        gap_4000=f"{gap[4000]:.2f}",
+        reached=reached,
     )
 
 
-def blocks(outputs: Mapping[str, str]) -> dict[str, str]:
-    """Every generated part of the README, from each stage's printed output (stdout) and
-    the output of the diverging run."""
+def blocks(outputs: Mapping[str, str], language: Language) -> dict[str, str]:
+    """Every generated part of a README, in the order it shows them, from each stage's
+    printed output (stdout) and the output of the diverging run."""
     command = "$ python fit_numpy.py " + " ".join(DIVERGING[:2])
     return {
-        "stages": stage_table(),
+        "stages": stage_table(language),
         "quickstart": "```\n" + outputs["fit_numpy.py"].rstrip("\n") + "\n```",
-        "stopping-short": stopping_short(outputs["fit_numpy.py"]),
+        "stopping-short": stopping_short(outputs["fit_numpy.py"], language),
+        "walkthrough": walkthrough(outputs, language),
         "diverging": f"```\n{command}\n{outputs['diverging'].rstrip()}\n```",
-        "walkthrough": walkthrough(outputs),
         "comparison": comparison(outputs),
-        "benchmark": benchmark_section(),
+        "benchmark": benchmark_section(json.loads(BENCHMARK_RESULTS.read_text()), language),
     }
 
 
@@ -217,7 +308,12 @@ def blocks(outputs: Mapping[str, str]) -> dict[str, str]:
 # rounding, so its quoted log is held only to that band. Everything else in the README
 # must match exactly.
 LOG_TOLERANCE = {stage: 1e-5 for stage in STAGES} | {"fit_numpy.py": 1e-9, "fit_optim.py": 0.35}
-_QUOTED_LOG = re.compile(r"`python (fit_\w+\.py)` prints:\n\n```\n(.*?)\n```", re.DOTALL)
+
+
+def _quoted_logs(readme: str, language: Language) -> dict[str, str]:
+    """Each stage's log as the walkthrough quotes it, under its words["prints"] line."""
+    prints = re.escape(language.words["prints"]).replace(re.escape("{stage}"), r"(fit_\w+\.py)")
+    return dict(re.findall(prints + r"\n\n```\n(.*?)\n```", readme, re.DOTALL))
 
 
 def _same_log(quoted: str, fresh: str, tolerance: float) -> bool:
@@ -233,18 +329,18 @@ def _same_log(quoted: str, fresh: str, tolerance: float) -> bool:
     )
 
 
-def stale_parts(readme: str, outputs: Mapping[str, str]) -> list[str]:
-    """What in the README no longer matches the code and these fresh stage outputs: each
+def stale_parts(readme: str, outputs: Mapping[str, str], language: Language = ENGLISH) -> list[str]:
+    """What in a README no longer matches the code and these fresh stage outputs: each
     generated part that differs from what the logs it quotes give, and each stage whose
     quoted log is further from its fresh one than LOG_TOLERANCE allows."""
-    quoted = dict(_QUOTED_LOG.findall(readme))
+    quoted = _quoted_logs(readme, language)
     if quoted.keys() != set(STAGES):
         return ["walkthrough"]
     stale = [
         f"log of {stage}" for stage in STAGES if not _same_log(quoted[stage], outputs[stage], LOG_TOLERANCE[stage])
     ]
     current = {match[1]: _rounded(match[2]) for match in _BLOCK.findall(readme)}
-    generated = blocks({**quoted, "diverging": outputs["diverging"]})
+    generated = blocks({**quoted, "diverging": outputs["diverging"]}, language)
     return stale + [name for name, text in generated.items() if current.get(name) != _rounded(text + "\n")]
 
 
@@ -267,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--check", action="store_true", help="only say whether README.md is up to date")
+    parser.add_argument("--check", action="store_true", help="only say whether the READMEs are up to date")
     args = parser.parse_args(argv)
 
     # With --check, nothing is written: not the README, not the figures.
@@ -275,20 +371,29 @@ def main(argv: list[str] | None = None) -> int:
     failed = [run for run in runs.values() if not run.ok]
     for run in failed:
         print(f"{run.stage} failed: {run.error}", file=sys.stderr)
-    if failed:
+    untranslated = stale_translations()
+    for stage in untranslated:
+        print(f"the docstring of {stage} changed: translate it again in tools/readme_ja.py", file=sys.stderr)
+    if failed or untranslated:
         return 1
     outputs = {stage: run.stdout for stage, run in runs.items()} | {"diverging": diverging_output()}
     if args.check:
-        stale = stale_parts(README.read_text(), outputs)
-        if stale:
-            print(f"README.md is stale ({', '.join(stale)}): run python tools/make_readme.py")
-        else:
-            print("README.md is up to date")
-        return 1 if stale else 0
+        stale = {
+            language.readme.name: stale_parts(language.readme.read_text(), outputs, language) for language in LANGUAGES
+        }
+        for name, parts in stale.items():
+            print(
+                f"{name} is stale ({', '.join(parts)}): run python tools/make_readme.py"
+                if parts
+                else f"{name} is up to date"
+            )
+        return 1 if any(stale.values()) else 0
     logs = {stage: parse_log(outputs[stage]) for stage in STAGES}
     compare.draw_losses(logs, compare.least_squares()[1])
-    README.write_text(fill(README.read_text(), blocks(outputs)))
-    print(f"wrote {README.relative_to(ROOT)} and the figures in figures/")
+    for language in LANGUAGES:
+        language.readme.write_text(fill(language.readme.read_text(), blocks(outputs, language)))
+        print(f"wrote {language.readme.relative_to(ROOT)}")
+    print("and the figures in figures/")
     return 0
 
 
