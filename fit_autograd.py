@@ -14,10 +14,11 @@ import torch
 
 import plotting
 
-# The stage's defaults: flags can change them, and --help lists the flags.
+# The settings: 2000 points and this stage's steps and learning rate, unless flags say
+# otherwise; `--help` lists the flags after this file's docstring, __doc__.
 args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="auto")
-# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
-# the memory, and the precision accelerators compute fastest in.
+# float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
+# memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
 
 # %% The data
@@ -26,11 +27,12 @@ x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.devi
 y = torch.sin(x)
 
 # %% The model and its start values
-# Random start values; a fixed seed makes every run print the same log. They are drawn on
-# the CPU and then moved, so every device starts from the same four numbers.
-# requires_grad_() comes after .to(): moved to another device, a tensor is a new one
-# computed from the CPU's, and backward fills the .grad of tensors made directly (leaves),
-# not of ones computed from them.
+# Random start values, each a single number (a tensor of shape ()); a fixed seed makes every
+# run print the same log. They are drawn on the CPU and then moved, so every device starts
+# from the same four numbers.
+# requires_grad_() comes after .to(): once a tensor requires grad, a move to another device
+# is recorded like any operation, and its result is no leaf; backward fills .grad only on
+# leaves, the tensors that no recorded operation made.
 torch.manual_seed(0)
 a = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
 b = torch.randn((), dtype=dtype).to(args.device).requires_grad_()

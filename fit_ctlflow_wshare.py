@@ -18,10 +18,11 @@ import torch
 
 import plotting
 
-# The stage's defaults: flags can change them, and --help lists the flags.
+# The settings: 2000 points and this stage's steps and learning rate, unless flags say
+# otherwise; `--help` lists the flags after this file's docstring, __doc__.
 args = plotting.command_line(__doc__, steps=30000, learning_rate=1e-8, device="auto")
-# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
-# the memory, and the precision accelerators compute fastest in.
+# float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
+# memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
 
 # %% The data
@@ -53,11 +54,13 @@ class Polynomial(torch.nn.Module):
 
 
 # The model draws its start values, on the CPU, after a fixed seed: the same four draws
-# as stage 2, then e. Moving the model moves its parameters. forward draws from Python's
-# random, so that is seeded too.
+# as stage 2, then e. Moving the model moves its parameters, and they stay leaves. forward
+# draws from Python's random, so that is seeded too.
 torch.manual_seed(0)
 random.seed(0)
 model = Polynomial().to(args.device, dtype)
+# reduction="sum" adds up the squared errors, as the stages before did; the default,
+# "mean", divides the loss by the number of points, and every gradient with it.
 loss_fn = torch.nn.MSELoss(reduction="sum")
 optimizer = torch.optim.SGD(model.parameters(), lr=args.learning_rate, momentum=0.9)
 

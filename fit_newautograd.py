@@ -1,7 +1,7 @@
 """Stage 4: a new autograd operation, with a forward and a backward of our own.
 
-Autograd knows the derivative of every built-in operation. A torch.autograd.Function adds
-an operation of our own: its forward computes the result with autograd's recording off,
+Autograd has a backward for each of torch's differentiable operations. A
+torch.autograd.Function adds an operation of our own: its forward computes the result with autograd's recording off,
 so its backward must say how a gradient passes back, from d(loss)/d(result) to
 d(loss)/d(input). Here the operation is the Legendre polynomial P3, and the model is
 y = a + b P3(c + d x). P3 is made of operations autograd could differentiate itself, so
@@ -16,10 +16,11 @@ import torch
 
 import plotting
 
-# The stage's defaults: flags can change them, and --help lists the flags.
+# The settings: 2000 points and this stage's steps and learning rate, unless flags say
+# otherwise; `--help` lists the flags after this file's docstring, __doc__.
 args = plotting.command_line(__doc__, steps=10000, learning_rate=5e-6, device="auto")
-# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
-# the memory, and the precision accelerators compute fastest in.
+# float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
+# memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
 
 # %% The data
@@ -51,10 +52,11 @@ class LegendrePolynomial3(torch.autograd.Function):
 # result's grad_fn, so that loss.backward() knows to run our backward.
 P3 = LegendrePolynomial3.apply
 
-# The lesson starts this model near the answer, at fixed values, rather than at random.
-# requires_grad_() comes after .to(): moved to another device, a tensor is a new one
-# computed from the CPU's, and backward fills the .grad of tensors made directly (leaves),
-# not of ones computed from them.
+# The lesson gives this model its own learning rate, 5e-6, and starts it near the answer,
+# at fixed values, rather than at random.
+# requires_grad_() comes after .to(): once a tensor requires grad, a move to another device
+# is recorded like any operation, and its result is no leaf; backward fills .grad only on
+# leaves, the tensors that no recorded operation made.
 a = torch.full((), 0.0, dtype=dtype).to(args.device).requires_grad_()
 b = torch.full((), -1.0, dtype=dtype).to(args.device).requires_grad_()
 c = torch.full((), 0.0, dtype=dtype).to(args.device).requires_grad_()

@@ -14,10 +14,11 @@ import torch
 
 import plotting
 
-# The stage's defaults: flags can change them, and --help lists the flags.
+# The settings: 2000 points and this stage's steps and learning rate, unless flags say
+# otherwise; `--help` lists the flags after this file's docstring, __doc__.
 args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="auto")
-# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
-# the memory, and the precision accelerators compute fastest in.
+# float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
+# memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
 
 # %% The data
@@ -35,7 +36,8 @@ xx = x.unsqueeze(-1).pow(p)
 # Flatten(0, 1) makes that (points,), the shape of y: left as it was, the loss would
 # broadcast it against y into a (points, points) table of every prediction minus every
 # target. The layer's weight and bias are Parameters, which require grad from the start.
-# It draws their start values on the CPU, after a fixed seed; moving the model moves them.
+# It draws their start values on the CPU, after a fixed seed; moving the model moves them,
+# and they stay leaves.
 torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(args.device, dtype)
 # reduction="sum" adds up the squared errors, as the stages before did; the default,
@@ -64,9 +66,8 @@ for t in range(args.steps + 1):
     loss.backward()
 
     # Gradient descent: move each parameter a small step against its gradient. The update
-    # must not be recorded: without no_grad, `a -= ...` is an error (a leaf that requires
-    # grad, changed in place), and `a = a - ...` would make a new a computed from the old
-    # one, no longer a leaf, whose .grad backward leaves empty.
+    # must not be recorded: without no_grad, `param -= ...` is an error (a leaf that
+    # requires grad, changed in place).
     with torch.no_grad():
         for param in model.parameters():
             param -= args.learning_rate * param.grad

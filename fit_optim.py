@@ -2,11 +2,12 @@
 
 An optimizer holds the model's parameters and knows how to step them: zero_grad() clears
 their gradients and step() applies its update rule. This stage uses RMSprop, which divides
-each parameter's step by the root of a running average of its squared gradients; those
-steps are of about the size of the learning rate, which is why it is so much larger here.
-The running averages are state the optimizer keeps for each parameter from one step to
-the next, which is why it is made once, before the loop. At a constant rate RMSprop keeps
-stepping about that far, so it hovers near the floor rather than settling on it.
+each parameter's step by the root of a running average of its squared gradients, so the
+size of a step is set by the learning rate rather than by the size of the gradient: which
+is why the rate is so much larger here. The running averages are state the optimizer
+keeps for each parameter from one step to the next, which is why it is made once, before
+the loop. At a constant rate RMSprop keeps taking steps of about that size, back and forth
+across the best cubic, so it hovers just above the floor rather than settling on it.
 """
 
 import math
@@ -16,10 +17,11 @@ import torch
 
 import plotting
 
-# The stage's defaults: flags can change them, and --help lists the flags.
+# The settings: 2000 points and this stage's steps and learning rate, unless flags say
+# otherwise; `--help` lists the flags after this file's docstring, __doc__.
 args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-3, device="auto")
-# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
-# the memory, and the precision accelerators compute fastest in.
+# float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
+# memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
 
 # %% The data
@@ -37,7 +39,8 @@ xx = x.unsqueeze(-1).pow(p)
 # Flatten(0, 1) makes that (points,), the shape of y: left as it was, the loss would
 # broadcast it against y into a (points, points) table of every prediction minus every
 # target. The layer's weight and bias are Parameters, which require grad from the start.
-# It draws their start values on the CPU, after a fixed seed; moving the model moves them.
+# It draws their start values on the CPU, after a fixed seed; moving the model moves them,
+# and they stay leaves.
 torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(args.device, dtype)
 # reduction="sum" adds up the squared errors, as the stages before did; the default,

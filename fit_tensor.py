@@ -1,10 +1,11 @@
 """Stage 2: the same fit with torch tensors, on the CPU or an accelerator.
 
-A tensor is PyTorch's array: NumPy's operations, plus a device it lives on. The gradients
-are still derived by hand, and --device moves the whole computation to an accelerator
-without touching the code. Two things change besides the array library: the numbers are
-float32, not float64, and the start values come from torch's random generator, not
-NumPy's. So the first loss is not stage 1's, and at the floor the last digits wander.
+A tensor is PyTorch's array: much like NumPy's, with many of the same operations (some
+under other names), plus the device it lives on. The gradients are still derived by hand,
+and --device moves the whole computation to an accelerator without touching the code.
+Two things change besides the array library: the numbers are float32, not float64, and
+the start values come from torch's random generator, not NumPy's. So the first loss is
+not stage 1's, and at the floor the last digits wander.
 """
 
 import math
@@ -14,10 +15,11 @@ import torch
 
 import plotting
 
-# The stage's defaults: flags can change them, and --help lists the flags.
+# The settings: 2000 points and this stage's steps and learning rate, unless flags say
+# otherwise; `--help` lists the flags after this file's docstring, __doc__.
 args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="auto")
-# float32, PyTorch's default: about 7 significant digits against float64's 16, but half
-# the memory, and the precision accelerators compute fastest in.
+# float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
+# memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
 
 # %% The data
@@ -26,8 +28,9 @@ x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.devi
 y = torch.sin(x)
 
 # %% The model and its start values
-# Random start values; a fixed seed makes every run print the same log. They are drawn on
-# the CPU and then moved, so every device starts from the same four numbers.
+# Random start values, each a single number (a tensor of shape ()); a fixed seed makes every
+# run print the same log. They are drawn on the CPU and then moved, so every device starts
+# from the same four numbers.
 torch.manual_seed(0)
 a = torch.randn((), dtype=dtype).to(args.device)
 b = torch.randn((), dtype=dtype).to(args.device)

@@ -284,3 +284,14 @@ def test_the_slowest_direction_of_the_fit_shrinks_by_e_about_every_580_steps() -
     assert 1 / (1e-6 * eigenvalues[0]) == pytest.approx(580, rel=0.02)
     # That direction mixes the constant and the x^2 coefficient only.
     assert np.abs(directions[[1, 3], 0]).max() < 1e-9 < np.abs(directions[[0, 2], 0]).min()
+
+
+def test_moving_a_model_keeps_its_parameters_leaves_that_require_grad() -> None:
+    # Unlike a tensor moved after requires_grad_(), a module's parameters are moved in
+    # place: the same Parameter objects, still leaves, now holding the moved values.
+    model = torch.nn.Linear(3, 1)
+    before = list(model.parameters())
+    model.to(torch.float64)
+    after = list(model.parameters())
+    assert all(old is new for old, new in zip(before, after, strict=True))
+    assert all(p.dtype == torch.float64 and p.is_leaf and p.requires_grad for p in after)

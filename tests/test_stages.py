@@ -130,8 +130,9 @@ def test_torch_stages_say_which_device_ran(default_runs: dict[str, StageRun]) ->
 
 NO_ACCELERATOR = "no accelerator: torch.accelerator.is_available() is False"
 # Full float32 on the accelerator. TF32 matmuls, which the environment can switch on from
-# outside (NVIDIA_TF32_OVERRIDE=1, or the cuBLAS override), keep 10 bits of a float32's
-# 23-bit mantissa, and the Linear layer of stages 5 and 6 is a matmul.
+# outside (TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1), keep 10 bits of a float32's 23-bit
+# mantissa, and the Linear layer of stages 5 and 6 is a matmul. NVIDIA_TF32_OVERRIDE=0
+# turns TF32 off in every NVIDIA library.
 FULL_FLOAT32 = {"NVIDIA_TF32_OVERRIDE": "0", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "0"}
 # How far a stage's log on an accelerator may be from its log on the CPU, relative. The
 # same start values and arithmetic, summed in another order, differ by float32 rounding,
