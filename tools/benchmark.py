@@ -9,6 +9,7 @@ rule is simpler; a rate changes where a step goes, not its cost). A run is valid
 loss and, on an accelerator, at the CPU's.
 """
 
+import contextlib
 import gc
 import io
 import json
@@ -21,14 +22,15 @@ import sys
 import time
 from argparse import SUPPRESS, ArgumentParser, Namespace, RawDescriptionHelpFormatter
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import pairwise, product
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, find plotting and tools
+# Run as a script, this file still finds plotting and tools.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotting  # noqa: E402
 from tools.stages import ROOT, STAGES, TORCH_STAGES, parse_log, resolve_stages, stage_defaults, stage_number  # noqa: E402
@@ -36,8 +38,10 @@ from tools.stages import ROOT, STAGES, TORCH_STAGES, parse_log, resolve_stages, 
 SIZES = (2_000, 20_000, 200_000, 2_000_000)
 # With an accelerator also 20M points, and more powers of ten while a generous guess at the
 # hungriest stage's bytes per point fits in half of each accelerator's free memory.
-ACCELERATOR_SIZE, BYTES_PER_POINT = 20_000_000, 200
-DEFAULT_OUTPUT = ROOT / "benchmark-results.json"  # ignored by git; the README quotes figures/benchmark_scaling.json
+ACCELERATOR_SIZE = 20_000_000
+BYTES_PER_POINT = 200
+# Ignored by git; the README quotes figures/benchmark_scaling.json.
+DEFAULT_OUTPUT = ROOT / "benchmark-results.json"
 METHOD = "per step: median, min and max of 9 intervals of S/10 steps ended by loss.item(), after a warm-up one"
 SPREAD = ("points", "median_s", "min_s", "max_s")
 COLUMNS = ("stage", "points", "device", "time per step (median)", "min - max", "steps per second", "speed-up over cpu")
@@ -49,16 +53,18 @@ COLUMNS = ("stage", "points", "device", "time per step (median)", "min - max", "
 # (a float32 sum stops growing at 2^24 times its terms), so stages 5 and 6 go unchecked there. Stage
 # 6's RMSprop steps by about the rate, so runs that round apart hover out of step, the loss by 16%.
 TOLERANCE = {"fit_nn.py": 1e-2, "fit_optim.py": 0.25, "fit_ctlflow_wshare.py": 1e-2}
-MATMUL_STAGES, MATMUL_LIMIT = ("fit_nn.py", "fit_optim.py"), 2**24
+MATMUL_STAGES = ("fit_nn.py", "fit_optim.py")
+MATMUL_LIMIT = 2**24
 
 
-class TimedLog(io.StringIO):  # stands in for sys.stdout, noting the time at which each line is complete
+# Stands in for sys.stdout, noting the time at which each line is complete: the clock first, the bookkeeping after.
+class TimedLog(io.StringIO):
     def __init__(self) -> None:
         super().__init__()
         self.line_times: list[float] = []
 
     def write(self, text: str) -> int:
-        self.line_times += [time.perf_counter()] * text.count("\n")  # the clock first, the bookkeeping after
+        self.line_times += [time.perf_counter()] * text.count("\n")
         return super().write(text)
 
 
@@ -67,14 +73,15 @@ class Measurement(NamedTuple):
     points: int
     steps: int
     device: str
-    seconds_per_step: tuple[float, ...] = ()  # one per timed interval
+    seconds_per_step: tuple[float, ...] = ()
     final_loss: float | None = None
-    error: str = ""  # why the run is invalid, if it is
+    error: str = ""
 
 
 def timed_steps(text: str, line_times: Sequence[float], steps: int) -> tuple[tuple[float, ...], float]:
     """Time per step in each interval but the first, and the last loss; ValueError if not a whole, finite run."""
-    log, every = parse_log(text), steps // 10
+    log = parse_log(text)
+    every = steps // 10
     if sorted(log.losses) != list(range(0, steps + 1, every)) or len(line_times) < 11:
         raise ValueError(f"the log should show the loss at steps 0, {every}, ..., {steps}")
     if not math.isfinite(log.final_loss):
@@ -87,18 +94,27 @@ def measure(stage: str, points: int, steps: int, device: str) -> Measurement:
     rate = stage_defaults(stage)["learning_rate"] * plotting.POINTS / points
     argv = [stage, "--points", str(points), "--steps", str(steps), "--learning-rate", repr(rate), "--no-figure"]
     argv += ["--device", device] if stage in TORCH_STAGES else []
-    log, messages, saved, error = TimedLog(), io.StringIO(), (sys.argv, sys.stdout, sys.stderr), ""
+    log = TimedLog()
+    messages = io.StringIO()
+    error = ""
+    saved = (sys.argv, sys.stdout, sys.stderr)
     sys.argv, sys.stdout, sys.stderr = argv, log, messages
     try:
         runpy.run_path(str(ROOT / stage), run_name="__main__")
-    except SystemExit as exit:  # a string is the stage's own message; else its last line on stderr says why
-        said = ([line for line in messages.getvalue().splitlines() if line.strip()] or [""])[-1]
-        error = exit.code if isinstance(exit.code, str) else f"exit status {exit.code}: {said}" if exit.code else ""
-    except Exception as exception:  # out of device memory, say: this run is invalid, the others go on
+    except SystemExit as stop:
+        # A string is the stage's own message; else its last line on stderr says why (status 0: none).
+        if isinstance(stop.code, str):
+            error = stop.code
+        elif stop.code:
+            said = [line for line in messages.getvalue().splitlines() if line.strip()]
+            error = f"exit status {stop.code}: {said[-1] if said else ''}"
+    except Exception as exception:
+        # Out of device memory, say: this run is invalid, the others go on.
         error = f"{type(exception).__name__}: {(str(exception).splitlines() or [''])[0]}"
     finally:
         sys.argv, sys.stdout, sys.stderr = saved
-    gc.collect()  # free this run's tensors now, not during the next run's intervals
+    # Free this run's tensors now, not during the next run's intervals.
+    gc.collect()
     try:
         return Measurement(stage, points, steps, device, *timed_steps(log.getvalue(), log.line_times, steps), error)
     except ValueError as problem:
@@ -110,10 +126,9 @@ def free_memory(device: str) -> int:
     in torch 2.6-2.9 (torch.cuda.mem_get_info is not) and raises on MPS in some ("... not a DeviceAllocator")."""
     module = getattr(torch, torch.device(device).type, None)
     for query in (getattr(torch.accelerator, "get_memory_info", None), getattr(module, "mem_get_info", None)):
-        try:
+        # Missing (None cannot be called), or raising in this release: try the next one.
+        with contextlib.suppress(Exception):
             return int(query(torch.device(device))[0])
-        except Exception:  # missing (None cannot be called), or raising in this release
-            continue
     print(f"torch cannot tell the free memory on {device}, so no sizes past 20M points", file=sys.stderr)
     return 0
 
@@ -129,9 +144,11 @@ def default_sizes(accelerators: Sequence[str]) -> list[int]:
 def device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(device)
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""  # names the CPU on Linux
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     names = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
-    return device if device != "cpu" else platform.processor() or (names or [platform.machine()])[0]
+    if device != "cpu":
+        return device
+    return platform.processor() or (names[0] if names else platform.machine())
 
 
 def result_rows(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
@@ -139,22 +156,32 @@ def result_rows(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
     cpu = {(m.stage, m.points, m.steps): m for m in measurements if m.device == "cpu" and not m.error}
     rows = []
     for m in measurements:
-        reference, tolerance, error = cpu.get((m.stage, m.points, m.steps)), TOLERANCE.get(m.stage, 1e-3), m.error
-        if m.device != "cpu" and not error and (m.stage not in MATMUL_STAGES or m.points <= MATMUL_LIMIT):
-            if reference is None or abs(m.final_loss - reference.final_loss) > tolerance * reference.final_loss:
-                cpu_loss = "the cpu has none" if reference is None else f"the cpu's is {reference.final_loss:.7g}"
-                error = f"wrong result: its last loss is {m.final_loss:.7g}, {cpu_loss} (tolerance {tolerance:g})"
+        reference = cpu.get((m.stage, m.points, m.steps))
+        tolerance = TOLERANCE.get(m.stage, 1e-3)
+        error = m.error
+        checked = m.device != "cpu" and not error and (m.stage not in MATMUL_STAGES or m.points <= MATMUL_LIMIT)
+        if checked and reference is None:
+            error = f"wrong result: its last loss is {m.final_loss:.7g}, the cpu has none (tolerance {tolerance:g})"
+        elif checked and abs(m.final_loss - reference.final_loss) > tolerance * reference.final_loss:
+            cpu_loss = f"the cpu's is {reference.final_loss:.7g}"
+            error = f"wrong result: its last loss is {m.final_loss:.7g}, {cpu_loss} (tolerance {tolerance:g})"
+        # An invalid run has no times (None); a median of 0 gives no speed-up and stands for the other times.
         median = None if error else statistics.median(m.seconds_per_step)
+        low = high = per_second = median
+        if median:
+            low = min(m.seconds_per_step)
+            high = max(m.seconds_per_step)
+            per_second = 1 / median
         speedup = statistics.median(reference.seconds_per_step) / median if median and reference else None
         row = {"stage": m.stage, "points": m.points, "steps": m.steps, "device": m.device, "valid": not error}
-        row.update(error=error, median_s=median, min_s=median and min(m.seconds_per_step))
-        row.update(max_s=median and max(m.seconds_per_step), steps_per_second=median and 1 / median)
-        rows.append({**row, "speedup_over_cpu": speedup, "final_loss": m.final_loss})
+        times = {"median_s": median, "min_s": low, "max_s": high, "steps_per_second": per_second}
+        rows.append({**row, "error": error, **times, "speedup_over_cpu": speedup, "final_loss": m.final_loss})
     return rows
 
 
 def format_seconds(seconds: float) -> str:
-    power = min(0, max(-3, math.floor(math.log10(max(seconds, 1e-12)) / 3)))  # of 1000: s, ms, µs or ns
+    # The power of 1000 to show it in: 0, -1, -2 or -3 for s, ms, µs or ns.
+    power = min(0, max(-3, math.floor(math.log10(max(seconds, 1e-12)) / 3)))
     return f"{seconds / 1000.0**power:.3g} {('ns', 'µs', 'ms', 's')[power + 3]}"
 
 
@@ -164,26 +191,31 @@ def markdown_table(results: dict[str, Any], columns: Sequence[str] = COLUMNS) ->
     for row in results["rows"]:
         cells = [row["stage"], f"{row['points']:,}", row["device"], f"invalid: {row['error']}", "", "", ""]
         if row["valid"]:
-            rate, speedup, spread = row["steps_per_second"], row["speedup_over_cpu"], (row["min_s"], row["max_s"])
-            cells[3:] = [format_seconds(row["median_s"]), " - ".join(map(format_seconds, spread))]
-            cells += [f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}", "n/a" if speedup is None else f"{speedup:.2f}x"]
+            rate = row["steps_per_second"]
+            spread = f"{format_seconds(row['min_s'])} - {format_seconds(row['max_s'])}"
+            per_second = f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
+            faster = "n/a" if row["speedup_over_cpu"] is None else f"{row['speedup_over_cpu']:.2f}x"
+            cells[3:] = [format_seconds(row["median_s"]), spread, per_second, faster]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def draw_figure(results: dict[str, Any], name: str) -> Path | None:
     """Time per step against points, log-log: a panel per stage, a line per device, NumPy's dashed."""
-    metadata, rows = results["metadata"], [row for row in results["rows"] if row["valid"]]
-    if not (stages := [stage for stage in STAGES if any(row["stage"] == stage for row in rows)]):
+    rows = [row for row in results["rows"] if row["valid"]]
+    stages = [stage for stage in STAGES if any(row["stage"] == stage for row in rows)]
+    if not stages:
         return None
-    columns, lines = min(4, len(stages)), math.ceil(len(stages) / 4)
-    figure = plotting.new_figure(False, figsize=(3.2 * columns + 1, 3 * lines + 1), layout="constrained")
-    panels = list(figure.subplots(lines, columns, sharex=True, sharey=True, squeeze=False).flat)
+    columns = min(4, len(stages))
+    panel_rows = math.ceil(len(stages) / 4)
+    figure = plotting.new_figure(False, figsize=(3.2 * columns + 1, 3 * panel_rows + 1), layout="constrained")
+    panels = list(figure.subplots(panel_rows, columns, sharex=True, sharey=True, squeeze=False).flat)
+    reference = (STAGES[0], "cpu", {"color": "0.75", "linestyle": "--", "label": f"{STAGES[0]} on cpu"})
     for panel, stage in zip(panels, stages, strict=False):
-        curves = [(STAGES[0], "cpu", {"color": "0.75", "linestyle": "--", "label": f"{STAGES[0]} on cpu"})]
-        for index, device in enumerate(metadata["devices"]):
+        curves = [] if stage == STAGES[0] else [reference]
+        for index, device in enumerate(results["metadata"]["devices"]):
             curves.append((stage, device, {"color": f"C{index}", "marker": "o", "markersize": 3, "label": device}))
-        for curve, device, style in curves[stage == STAGES[0] :]:  # NumPy's own panel needs no reference
+        for curve, device, style in curves:
             runs = [[row[key] for key in SPREAD] for row in rows if (row["stage"], row["device"]) == (curve, device)]
             if runs:
                 points, medians, low, high = np.array(sorted(runs)).T
@@ -208,50 +240,57 @@ def parse_arguments(argv: Sequence[str] | None) -> Namespace:
     parser.add_argument("--no-figure", action="store_true", help="skip drawing figures/<output name>.png")
     args = parser.parse_args(argv)
     try:
-        flag = "--stages"
         args.stages = list(STAGES) if args.stages == "all" else resolve_stages([args.stages])
-        flag = "--device"
-        args.device = args.device if args.device == "all" else plotting.usable_device(args.device)
     except ValueError as error:
-        parser.error(f"argument {flag}: {error}")
-    sizes, folder = args.sizes.split(",") if args.sizes else [], args.output.resolve().parent
-    for wrong, problem in (  # the output's folder is checked now, not after minutes of timing
-        (any(not size.isdigit() or int(size) < 4 for size in sizes), "--sizes: whole numbers, each 4 or more"),
-        (args.steps is not None and (args.steps < 10 or args.steps % 10), "--steps: must be a positive multiple of 10"),
-        (not args.stages, "--stages: name at least one stage"),
-        (args.output.suffix != ".json", "--output: must end in .json"),
-        (not folder.is_dir() or not os.access(folder, os.W_OK), f"--output: cannot write into {folder}"),
-    ):
-        if wrong:
-            parser.error(f"argument {problem}")
-    args.sizes, args.device = sorted({int(size) for size in sizes}), str(args.device)
+        parser.error(f"argument --stages: {error}")
+    try:
+        args.device = args.device if args.device == "all" else str(plotting.usable_device(args.device))
+    except ValueError as error:
+        parser.error(f"argument --device: {error}")
+    sizes = args.sizes.split(",") if args.sizes else []
+    # The output's folder is checked now, not after minutes of timing.
+    folder = args.output.resolve().parent
+    writable = folder.is_dir() and os.access(folder, os.W_OK)
+    if any(not size.isdigit() or int(size) < 4 for size in sizes):
+        parser.error("argument --sizes: whole numbers, each 4 or more")
+    if args.steps is not None and (args.steps < 10 or args.steps % 10):
+        parser.error("argument --steps: must be a positive multiple of 10")
+    if not args.stages:
+        parser.error("argument --stages: name at least one stage")
+    if args.output.suffix != ".json":
+        parser.error("argument --output: must end in .json")
+    if not writable:
+        parser.error(f"argument --output: cannot write into {folder}")
+    args.sizes = sorted({int(size) for size in sizes})
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
-    count = torch.accelerator.device_count() if args.device == "all" else 0  # 0 where there is no accelerator
+    # Every accelerator torch sees (none where there is none), or the one named; the CPU always, as the reference.
+    count = torch.accelerator.device_count() if args.device == "all" else 0
     accelerators = [f"{torch.accelerator.current_accelerator().type}:{index}" for index in range(count)]
     accelerators += [] if args.device == "all" or args.device.startswith("cpu") else [args.device]
-    devices = ["cpu", *accelerators]  # the accelerators' last losses are checked against the CPU's
-    plan = [
-        (stage, points, args.steps or max(10, min(2000, 10 * round(6e6 / points))), device)  # ~6e7 point-steps
-        for points in args.sizes or default_sizes(accelerators)
-        for stage in args.stages
-        for device in devices
-        if device == "cpu" or stage in TORCH_STAGES  # the NumPy stage runs on the CPU only
-    ]
+    devices = ["cpu", *accelerators]
+    # About 6e7 point-steps a run (10 to 2000 steps); the NumPy stage runs on the CPU only.
+    plan = []
+    for points, stage, device in product(args.sizes or default_sizes(accelerators), args.stages, devices):
+        steps = args.steps or max(10, min(2000, 10 * round(6e6 / points)))
+        if device == "cpu" or stage in TORCH_STAGES:
+            plan.append((stage, points, steps, device))
     measurements = []
     for number, (stage, points, steps, device) in enumerate(plan, 1):
-        measurements.append(run := measure(stage, points, steps, device))
+        run = measure(stage, points, steps, device)
+        measurements.append(run)
         outcome = run.error or f"{format_seconds(statistics.median(run.seconds_per_step))} per step"
         print(f"[{number}/{len(plan)}] {stage}, {points:,} points, {steps} steps, {device}: {outcome}", file=sys.stderr)
     metadata = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": METHOD}
-    metadata.update(devices={device: device_name(device) for device in devices}, torch=torch.__version__)
-    metadata.update(torch_threads=torch.get_num_threads(), cpu_count=os.cpu_count(), numpy=np.__version__)
+    metadata["devices"] = {device: device_name(device) for device in devices}
+    metadata |= {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+    metadata |= {"cpu_count": os.cpu_count(), "numpy": np.__version__}
     results = {"metadata": metadata, "rows": result_rows(measurements)}
     print(markdown_table(results), end="")
-    args.output.write_text(json.dumps(results, indent=2) + "\n")  # its folder was checked before the timing
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
     if not args.no_figure:
         draw_figure(results, args.output.stem)
     return 0

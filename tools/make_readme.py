@@ -89,10 +89,10 @@ ENGLISH_WORDS: dict[str, Any] = {
     "torch_on_cpu": "torch (stage 2) on the CPU",
     "cpu": "the CPU",
     "on_device": "`{device}` on {stage}",
-    "overtakes": "{faster} overtakes {slower} between {below:,} and {above:,} points",
+    "overtakes": "{faster} overtakes {slower} between {below:,} and {above:,} points.",
     "faster_everywhere": "{faster} is faster than {slower} at every size measured, from the smallest, {smallest:,} "
-    "points",
-    "never_overtakes": "{faster} does not overtake {slower} up to the largest size measured, {largest:,} points",
+    "points.",
+    "never_overtakes": "{faster} does not overtake {slower} up to the largest size measured, {largest:,} points.",
     "gpu_to_come": "**GPU numbers are still to come**: no accelerator took part in this run. On one (CUDA, MPS, ...) "
     "the same command adds its rows for each torch stage and size, 20,000,000 points on every device, its speed-up "
     "over the CPU, its line in each panel of the figure, and where it overtakes the CPU.",
@@ -170,7 +170,10 @@ def walkthrough(outputs: Mapping[str, str], language: Language) -> str:
         section = [f"### {stage_number(stage)}. `{stage}`: {title}", "", body, ""]
         if previous is None:
             code = _source(stage)
-            start = code.index("# The stage's defaults: flags can change them, and --help lists the flags.")
+            # From the comment above the command line to the Result line.
+            start = next(index for index, line in enumerate(code) if line.startswith("args = plotting.command_line("))
+            while code[start - 1].startswith("#"):
+                start -= 1
             end = next(index for index, line in enumerate(code) if line.startswith('print(f"Result'))
             section += [words["whole_fit"], "", "```python", *code[start : end + 1], "```", ""]
         else:
@@ -243,7 +246,7 @@ def benchmark_section(results: dict[str, Any], language: Language) -> str:
                 ((stage, "cpu"), (stage, device), words["cpu"], words["on_device"].format(device=device, stage=stage))
             )
     sentences = [
-        f"- {_crossover(times[slow], times[fast], {'slower': slower, 'faster': faster}, words)}."
+        f"- {_crossover(times[slow], times[fast], {'slower': slower, 'faster': faster}, words)}"
         for slow, fast, slower, faster in pairs
         if times[slow].keys() & times[fast].keys()
     ]

@@ -8,38 +8,38 @@ English here).
 from typing import Any
 
 WORDS: dict[str, Any] = {
-    "table_header": "| # | stage | what it adds | learning rate | steps | diff against the previous stage | changed lines |",
-    "first_stage": "(the first stage)",
-    "whole_fit": "The whole fit, by hand:",
-    "changes": "What changes from stage {number}: `diff -u {previous} {stage}` changes {changed} lines in all; "
-    "here it is without the docstrings, quoted above.",
-    "prints": "`python {stage}` prints:",
-    "figure_alt": "The fit of {stage}: the data, the stage's cubic and the least-squares cubic, with residuals",
-    "stopping_short": "At step 2000 stage 1's loss is {loss_2000}, {gap_2000} % above the floor of {floor}; at step "
-    "4000 it is {gap_4000} % above it, and by step {reached} it is within a millionth of it.",
-    "measured": "Measured {date} by `python tools/benchmark.py` on {devices}: torch {torch}, {threads} torch threads "
-    "on {cores} cores, NumPy {numpy}.",
+    "table_header": "| # | ステージ | 追加するもの | 学習率 | ステップ数 | 前のステージとの diff | 変更行数 |",
+    "first_stage": "（最初のステージ）",
+    "whole_fit": "当てはめの全体を、すべて手で書いています:",
+    "changes": "ステージ {number} からの変更点です。`diff -u {previous} {stage}` で変わる行は全部で {changed} 行あります。"
+    "ここでは、上に引用したドキュメンテーション文字列を除いて示します。",
+    "prints": "`python {stage}` を実行すると、次のように表示されます:",
+    "figure_alt": "{stage} の当てはめ: データ、このステージの 3 次式、最小二乗の 3 次式と、それぞれの残差",
+    "stopping_short": "ステップ 2000 でのステージ 1 の損失は {loss_2000} で、下限 {floor} より {gap_2000} % 上にあります。"
+    "ステップ 4000 では下限より {gap_4000} % 上、ステップ {reached} までには下限との差が 100 万分の 1 以内になります。",
+    "measured": "{date} に `python tools/benchmark.py` で測定しました。デバイス: {devices}。torch {torch}"
+    "（{cores} コアで torch のスレッド {threads} 個）、NumPy {numpy}。",
     "columns": (
-        "stage",
-        "points",
-        "device",
-        "time per step (median)",
-        "min - max",
-        "steps per second",
-        "speed-up over cpu",
+        "ステージ",
+        "点の数",
+        "デバイス",
+        "1 ステップの時間（中央値）",
+        "最小 - 最大",
+        "1 秒あたりのステップ数",
+        "CPU に対する高速化",
     ),
-    "crossovers": "Where the crossovers fall in this table:",
-    "numpy": "NumPy (stage 1)",
-    "torch_on_cpu": "torch (stage 2) on the CPU",
-    "cpu": "the CPU",
-    "on_device": "`{device}` on {stage}",
-    "overtakes": "{faster} overtakes {slower} between {below:,} and {above:,} points",
-    "faster_everywhere": "{faster} is faster than {slower} at every size measured, from the smallest, {smallest:,} "
-    "points",
-    "never_overtakes": "{faster} does not overtake {slower} up to the largest size measured, {largest:,} points",
-    "gpu_to_come": "**GPU numbers are still to come**: no accelerator took part in this run. On one (CUDA, MPS, ...) "
-    "the same command adds its rows for each torch stage and size, 20,000,000 points on every device, its speed-up "
-    "over the CPU, its line in each panel of the figure, and where it overtakes the CPU.",
+    "crossovers": "この表で速さが逆転するところ:",
+    "numpy": "NumPy (ステージ 1)",
+    "torch_on_cpu": "CPU 上の torch (ステージ 2)",
+    "cpu": "CPU",
+    "on_device": "`{device}` 上の {stage}",
+    "overtakes": "{faster} は {below:,} 点と {above:,} 点の間で {slower} を追い越します。",
+    "faster_everywhere": "{faster} は、測定したすべてのサイズ（最小の {smallest:,} 点から）で {slower} より速くなっています。",
+    "never_overtakes": "{faster} は、測定した最大の {largest:,} 点まで {slower} を追い越しません。",
+    "gpu_to_come": "**GPU の数値はまだありません**。この測定にはアクセラレータが加わっていません。"
+    "アクセラレータ（CUDA、MPS など）のある環境で同じコマンドを実行すると、torch の各ステージと各サイズについてそのデバイスの行が加わり"
+    "（20,000,000 点はすべてのデバイスで測ります）、CPU に対する高速化、図の各パネルでのそのデバイスの線、"
+    "そしてどこで CPU を追い越すかも示されます。",
 }
 
 # stage: ((English title, English paragraphs), (Japanese title, Japanese paragraphs))
@@ -50,18 +50,18 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
             "The prediction, the loss and the gradient of the loss with respect to each coefficient\nare all spelled out here, the gradients derived on paper with the chain rule. Each later\nstage hands one of these jobs to PyTorch.",
         ),
         (
-            "fit y = sin(x) with a cubic, every step written out by hand in NumPy",
-            "The prediction, the loss and the gradient of the loss with respect to each coefficient\nare all spelled out here, the gradients derived on paper with the chain rule. Each later\nstage hands one of these jobs to PyTorch.",
+            "y = sin(x) を 3 次式で当てはめる（すべて NumPy で手書き）",
+            "予測、損失、そして各係数についての損失の勾配を、ここではすべて自分で書き下します。勾配は連鎖律を使って紙の上で導いたものです。以降のステージでは、これらの仕事を 1 つずつ PyTorch に任せていきます。",
         ),
     ),
     "fit_tensor.py": (
         (
             "the same fit with torch tensors, on the CPU or an accelerator",
-            "A tensor is PyTorch's array: NumPy's operations, plus a device it lives on. The gradients\nare still derived by hand, and --device moves the whole computation to an accelerator\nwithout touching the code. Two things change besides the array library: the numbers are\nfloat32, not float64, and the start values come from torch's random generator, not\nNumPy's. So the first loss is not stage 1's, and at the floor the last digits wander.",
+            "A tensor is PyTorch's array: much like NumPy's, with many of the same operations (some\nunder other names), plus the device it lives on. The gradients are still derived by hand,\nand --device moves the whole computation to an accelerator without touching the code.\nTwo things change besides the array library: the numbers are float32, not float64, and\nthe start values come from torch's random generator, not NumPy's. So the first loss is\nnot stage 1's, and at the floor the last digits wander.",
         ),
         (
-            "the same fit with torch tensors, on the CPU or an accelerator",
-            "A tensor is PyTorch's array: NumPy's operations, plus a device it lives on. The gradients\nare still derived by hand, and --device moves the whole computation to an accelerator\nwithout touching the code. Two things change besides the array library: the numbers are\nfloat32, not float64, and the start values come from torch's random generator, not\nNumPy's. So the first loss is not stage 1's, and at the floor the last digits wander.",
+            "同じ当てはめを torch のテンソルで（CPU でもアクセラレータでも）",
+            "テンソルは PyTorch の配列です。NumPy の配列とよく似ていて、同じ演算の多くがそのまま使え（別の名前のものもあります）、さらにどのデバイス上にあるかという情報を持っています。勾配はまだ手で導いたものを使いますが、--device を指定すれば、コードに手を加えずに計算全体をアクセラレータに移せます。配列ライブラリ以外にも変わる点が 2 つあります。数値は float64 ではなく float32 になり、初期値は NumPy ではなく torch の乱数生成器から得ます。そのため最初の損失はステージ 1 とは異なり、下限に達したあとも末尾の桁が揺れ動きます。",
         ),
     ),
     "fit_autograd.py": (
@@ -70,18 +70,18 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
             "Once a tensor requires grad, every operation that uses it records, in its result's\ngrad_fn, how to pass a gradient back. loss.backward() follows those records from the\nloss back to a, b, c and d and adds d(loss)/d(coefficient) to each one's .grad: the chain\nrule of stage 2, done by PyTorch. The start values and the arithmetic are stage 2's, so\nthe log matches stage 2's to float32 rounding.",
         ),
         (
-            "autograd computes the gradients",
-            "Once a tensor requires grad, every operation that uses it records, in its result's\ngrad_fn, how to pass a gradient back. loss.backward() follows those records from the\nloss back to a, b, c and d and adds d(loss)/d(coefficient) to each one's .grad: the chain\nrule of stage 2, done by PyTorch. The start values and the arithmetic are stage 2's, so\nthe log matches stage 2's to float32 rounding.",
+            "自動微分 (autograd) が勾配を計算する",
+            "テンソルに requires_grad が設定されると、そのテンソルを使うすべての演算は、勾配をどう逆伝播させるかを結果の grad_fn に記録します。loss.backward() はこの記録を損失から a, b, c, d までさかのぼり、それぞれの .grad に d(loss)/d(coefficient)、つまり損失をその係数で微分した値を加えます。ステージ 2 で手で書いた連鎖律を、PyTorch が代わりに実行してくれるわけです。初期値も計算もステージ 2 と同じなので、ログは float32 の丸め誤差の範囲でステージ 2 と一致します。",
         ),
     ),
     "fit_newautograd.py": (
         (
             "a new autograd operation, with a forward and a backward of our own",
-            "Autograd knows the derivative of every built-in operation. A torch.autograd.Function adds\nan operation of our own: its forward computes the result with autograd's recording off,\nso its backward must say how a gradient passes back, from d(loss)/d(result) to\nd(loss)/d(input). Here the operation is the Legendre polynomial P3, and the model is\ny = a + b P3(c + d x). P3 is made of operations autograd could differentiate itself, so\nthis is an illustration: a real Function pays off for an operation torch cannot see into\n(a call to another library, say) or a backward cheaper or more stable than the recorded one.",
+            "Autograd has a backward for each of torch's differentiable operations. A\ntorch.autograd.Function adds an operation of our own: its forward computes the result with autograd's recording off,\nso its backward must say how a gradient passes back, from d(loss)/d(result) to\nd(loss)/d(input). Here the operation is the Legendre polynomial P3, and the model is\ny = a + b P3(c + d x). P3 is made of operations autograd could differentiate itself, so\nthis is an illustration: a real Function pays off for an operation torch cannot see into\n(a call to another library, say) or a backward cheaper or more stable than the recorded one.",
         ),
         (
-            "a new autograd operation, with a forward and a backward of our own",
-            "Autograd knows the derivative of every built-in operation. A torch.autograd.Function adds\nan operation of our own: its forward computes the result with autograd's recording off,\nso its backward must say how a gradient passes back, from d(loss)/d(result) to\nd(loss)/d(input). Here the operation is the Legendre polynomial P3, and the model is\ny = a + b P3(c + d x). P3 is made of operations autograd could differentiate itself, so\nthis is an illustration: a real Function pays off for an operation torch cannot see into\n(a call to another library, say) or a backward cheaper or more stable than the recorded one.",
+            "新しい autograd の演算を、独自の forward と backward で作る",
+            "autograd は、torch の微分可能な演算それぞれについて backward を持っています。torch.autograd.Function を使うと、独自の演算を追加できます。その forward は autograd の記録を止めた状態で結果を計算するので、勾配がどう逆伝播するか、つまり d(loss)/d(result) から d(loss)/d(input) をどう求めるかは、backward に自分で書かなければなりません。ここでの演算はルジャンドル多項式 P3 で、モデルは y = a + b P3(c + d x) です。P3 は autograd が自分で微分できる演算だけでできているので、これはあくまで説明のための例です。本当に Function が役に立つのは、torch が中身を見られない演算（たとえば別のライブラリの呼び出し）を扱う場合や、記録された計算よりも安価な、あるいは数値的に安定した backward を書ける場合です。",
         ),
     ),
     "fit_nn.py": (
@@ -90,18 +90,18 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
             'The cubic is a linear layer: its inputs are the features x, x^2, x^3 of each point, its\nweights are b, c, d and its bias is a. torch.nn.Linear holds those four numbers as\nParameters, tensors that require grad from the start, and draws their start values;\ntorch.nn.MSELoss(reduction="sum") computes the sum of squared errors. The update is still\nwritten by hand.',
         ),
         (
-            "torch.nn builds the model and the loss",
-            'The cubic is a linear layer: its inputs are the features x, x^2, x^3 of each point, its\nweights are b, c, d and its bias is a. torch.nn.Linear holds those four numbers as\nParameters, tensors that require grad from the start, and draws their start values;\ntorch.nn.MSELoss(reduction="sum") computes the sum of squared errors. The update is still\nwritten by hand.',
+            "torch.nn でモデルと損失を組み立てる",
+            '3 次式は線形層として書けます。入力は各点の特徴量 x, x^2, x^3、重みは b, c, d、バイアスは a です。torch.nn.Linear はこの 4 つの数をパラメータ（Parameter、つまり最初から勾配を必要とするテンソル）として保持し、その初期値も乱数で決めます。torch.nn.MSELoss(reduction="sum") は二乗誤差の和を計算します。更新はまだ手で書いています。',
         ),
     ),
     "fit_optim.py": (
         (
             "torch.optim does the update",
-            "An optimizer holds the model's parameters and knows how to step them: zero_grad() clears\ntheir gradients and step() applies its update rule. This stage uses RMSprop, which divides\neach parameter's step by the root of a running average of its squared gradients; those\nsteps are of about the size of the learning rate, which is why it is so much larger here.\nThe running averages are state the optimizer keeps for each parameter from one step to\nthe next, which is why it is made once, before the loop. At a constant rate RMSprop keeps\nstepping about that far, so it hovers near the floor rather than settling on it.",
+            "An optimizer holds the model's parameters and knows how to step them: zero_grad() clears\ntheir gradients and step() applies its update rule. This stage uses RMSprop, which divides\neach parameter's step by the root of a running average of its squared gradients, so the\nsize of a step is set by the learning rate rather than by the size of the gradient: which\nis why the rate is so much larger here. The running averages are state the optimizer\nkeeps for each parameter from one step to the next, which is why it is made once, before\nthe loop. At a constant rate RMSprop keeps taking steps of about that size, back and forth\nacross the best cubic, so it hovers just above the floor rather than settling on it.",
         ),
         (
-            "torch.optim does the update",
-            "An optimizer holds the model's parameters and knows how to step them: zero_grad() clears\ntheir gradients and step() applies its update rule. This stage uses RMSprop, which divides\neach parameter's step by the root of a running average of its squared gradients; those\nsteps are of about the size of the learning rate, which is why it is so much larger here.\nThe running averages are state the optimizer keeps for each parameter from one step to\nthe next, which is why it is made once, before the loop. At a constant rate RMSprop keeps\nstepping about that far, so it hovers near the floor rather than settling on it.",
+            "torch.optim が更新を行う",
+            "オプティマイザはモデルのパラメータを保持し、それらを更新する方法を知っています。zero_grad() で勾配をクリアし、step() で更新規則を適用します。このステージでは RMSprop を使います。RMSprop は各パラメータの更新幅を、そのパラメータの勾配の二乗の移動平均の平方根で割ります。そのため 1 回の更新幅は、勾配の大きさではなく学習率で決まります。ここで学習率がずっと大きいのはそのためです。移動平均は、オプティマイザが各パラメータについてステップからステップへと持ち越す状態です。オプティマイザをループの前で一度だけ作るのはそのためです。学習率が一定だと RMSprop はいつまでもその程度の大きさのステップを取り続け、最良の 3 次式をはさんで行ったり来たりするので、下限に落ち着くことはなく、そのすぐ上をうろうろします。",
         ),
     ),
     "fit_custom_nn.py": (
@@ -110,8 +110,8 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
             "A Module subclass declares its parameters in __init__ and computes its output in forward.\nHere the parameters are the cubic's four coefficients, each a scalar torch.nn.Parameter,\nand forward is the cubic itself, so the model reads like the formula. torch.optim.SGD does\nthe plain gradient descent step of stages 1 to 5. The start values and the arithmetic are\nstage 2's, so the log matches stage 2's to float32 rounding.",
         ),
         (
-            "a model of our own, as a torch.nn.Module subclass",
-            "A Module subclass declares its parameters in __init__ and computes its output in forward.\nHere the parameters are the cubic's four coefficients, each a scalar torch.nn.Parameter,\nand forward is the cubic itself, so the model reads like the formula. torch.optim.SGD does\nthe plain gradient descent step of stages 1 to 5. The start values and the arithmetic are\nstage 2's, so the log matches stage 2's to float32 rounding.",
+            "torch.nn.Module のサブクラスとして独自のモデルを作る",
+            "Module のサブクラスは、__init__ でパラメータを宣言し、forward で出力を計算します。ここではパラメータは 3 次式の 4 つの係数で、それぞれがスカラーの torch.nn.Parameter です。forward は 3 次式そのものなので、モデルは数式のように読めます。torch.optim.SGD は、ステージ 1 から 5 までと同じ素朴な勾配降下のステップを行います。初期値も計算もステージ 2 と同じなので、ログは float32 の丸め誤差の範囲でステージ 2 と一致します。",
         ),
     ),
     "fit_ctlflow_wshare.py": (
@@ -120,8 +120,8 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
             "forward is ordinary Python, run anew at every step, so it can branch and loop. Here each\npass draws at random the degree of the polynomial: the cubic alone, the cubic plus e x^4,\nor the cubic plus e x^4 + e x^5. Autograd records whatever ran, and a weight used in two\nplaces receives the sum of both gradients. The log says which degree each logged loss\ncomes from: a pass with extra terms can fit better than any cubic, so its loss can fall\nbelow the cubic's floor. The x^4 and x^5 terms make the loss far steeper, so the learning\nrate is much smaller; momentum and three times the steps make up for part of that, and at\nstep 30000 the fit is still coming down.",
         ),
         (
-            "Python control flow in forward, and one weight used twice",
-            "forward is ordinary Python, run anew at every step, so it can branch and loop. Here each\npass draws at random the degree of the polynomial: the cubic alone, the cubic plus e x^4,\nor the cubic plus e x^4 + e x^5. Autograd records whatever ran, and a weight used in two\nplaces receives the sum of both gradients. The log says which degree each logged loss\ncomes from: a pass with extra terms can fit better than any cubic, so its loss can fall\nbelow the cubic's floor. The x^4 and x^5 terms make the loss far steeper, so the learning\nrate is much smaller; momentum and three times the steps make up for part of that, and at\nstep 30000 the fit is still coming down.",
+            "forward の中の Python の制御フローと、2 回使われる 1 つの重み",
+            "forward はふつうの Python のコードで、ステップごとに改めて実行されるので、分岐もループも使えます。ここでは順伝播のたびに多項式の次数をランダムに選びます。3 次式だけか、3 次式に e x^4 を足したものか、3 次式に e x^4 + e x^5 を足したものです。autograd は実際に実行された計算を記録し、2 か所で使われた重みには両方の勾配の和が入ります。ログには、記録した損失がそれぞれどの次数の回のものかを表示します。追加の項を持つ回はどんな 3 次式よりもよく当てはまることがあるので、その損失は 3 次式の下限を下回ることもあります。x^4 と x^5 の項があると損失はずっと急峻になるので、学習率はずっと小さくしてあります。モーメンタムと 3 倍のステップ数でその一部を補っていますが、ステップ 30000 の時点でも当てはめはまだ改善し続けています。",
         ),
     ),
 }
