@@ -32,7 +32,8 @@ y = torch.sin(x)
 # from the same four numbers.
 # requires_grad_() comes after .to(): once a tensor requires grad, a move to another device
 # is recorded like any operation, and its result is no leaf; backward fills .grad only on
-# leaves, the tensors that no recorded operation made.
+# leaves, the tensors that no recorded operation made. (On the CPU, .to() returns the
+# tensor itself, so there the order makes no difference.)
 torch.manual_seed(0)
 a = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
 b = torch.randn((), dtype=dtype).to(args.device).requires_grad_()

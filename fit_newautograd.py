@@ -1,12 +1,13 @@
 """Stage 4: a new autograd operation, with a forward and a backward of our own.
 
 Autograd has a backward for each of torch's differentiable operations. A
-torch.autograd.Function adds an operation of our own: its forward computes the result with autograd's recording off,
-so its backward must say how a gradient passes back, from d(loss)/d(result) to
-d(loss)/d(input). Here the operation is the Legendre polynomial P3, and the model is
-y = a + b P3(c + d x). P3 is made of operations autograd could differentiate itself, so
-this is an illustration: a real Function pays off for an operation torch cannot see into
-(a call to another library, say) or a backward cheaper or more stable than the recorded one.
+torch.autograd.Function adds an operation of our own: its forward computes the result
+with autograd's recording off, so its backward must say how a gradient passes back, from
+d(loss)/d(result) to d(loss)/d(input). Here the operation is the Legendre polynomial P3,
+and the model is y = a + b P3(c + d x). P3 is made of operations autograd could
+differentiate itself, so this is an illustration: a real Function pays off for an
+operation torch cannot see into (a call to another library, say) or a backward cheaper or
+more stable than the recorded one.
 """
 
 import math
@@ -56,7 +57,8 @@ P3 = LegendrePolynomial3.apply
 # at fixed values, rather than at random.
 # requires_grad_() comes after .to(): once a tensor requires grad, a move to another device
 # is recorded like any operation, and its result is no leaf; backward fills .grad only on
-# leaves, the tensors that no recorded operation made.
+# leaves, the tensors that no recorded operation made. (On the CPU, .to() returns the
+# tensor itself, so there the order makes no difference.)
 a = torch.full((), 0.0, dtype=dtype).to(args.device).requires_grad_()
 b = torch.full((), -1.0, dtype=dtype).to(args.device).requires_grad_()
 c = torch.full((), 0.0, dtype=dtype).to(args.device).requires_grad_()

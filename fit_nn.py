@@ -1,8 +1,9 @@
 """Stage 5: torch.nn builds the model and the loss.
 
 The cubic is a linear layer: its inputs are the features x, x^2, x^3 of each point, its
-weights are b, c, d and its bias is a. torch.nn.Linear holds those four numbers as
-Parameters, tensors that require grad from the start, and draws their start values;
+weights are b, c, d and its bias is a. torch.nn.Linear holds them in two Parameters,
+tensors that require grad from the start: weight, of shape (1, 3), and bias, of shape
+(1,). It draws their start values itself, so the first loss is not stage 3's.
 torch.nn.MSELoss(reduction="sum") computes the sum of squared errors. The update is still
 written by hand.
 """

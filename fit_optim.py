@@ -7,7 +7,7 @@ size of a step is set by the learning rate rather than by the size of the gradie
 is why the rate is so much larger here. The running averages are state the optimizer
 keeps for each parameter from one step to the next, which is why it is made once, before
 the loop. At a constant rate RMSprop keeps taking steps of about that size, back and forth
-across the best cubic, so it hovers just above the floor rather than settling on it.
+across the best cubic, so it ends about 1 % above the floor rather than on it.
 """
 
 import math

@@ -61,7 +61,8 @@ for t in range(args.steps + 1):
     grad_c = (grad_y_pred * x**2).sum()
     grad_d = (grad_y_pred * x**3).sum()
 
-    # Gradient descent: move each coefficient a small step against its gradient.
+    # Gradient descent: move each coefficient a small step against its gradient. The loss
+    # sums over all the points, so its gradients are large, and the rate must be small.
     a -= args.learning_rate * grad_a
     b -= args.learning_rate * grad_b
     c -= args.learning_rate * grad_c

@@ -104,8 +104,12 @@ def command_line(
     In a Jupyter kernel the flags come from the STAGE_ARGS environment variable rather
     than the kernel's own arguments, and the figure is shown in the notebook.
     """
-    in_a_kernel = _in_a_kernel()
-    if argv is None and in_a_kernel:
+    # A kernel running the stage as its own code; a tool that runs a stage in a kernel sets
+    # sys.argv to the stage's command line, and that is read as usual.
+    in_a_kernel = _in_a_kernel() and Path(sys.argv[0]).name not in STAGES
+    # Called with flags of its own (as the tests do), it leaves the process as it is.
+    runs_the_process = argv is None
+    if runs_the_process and in_a_kernel:
         argv = shlex.split(os.environ.get(ARGS_VARIABLE, ""))
     parser = argparse.ArgumentParser(
         description=doc, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -150,6 +154,8 @@ def command_line(
             parser.error(f"argument --device: {error}")
         print(f"device: {args.device}", file=sys.stderr)
 
+    if not runs_the_process:
+        return args
     np.seterr(over="ignore", invalid="ignore")
     if in_a_kernel:
         # The notebook shows the figure under its cell; the kernel handles Ctrl-C itself.
@@ -232,6 +238,8 @@ def save_fit_figure(doc: str, x: Any, y: Any, y_pred: Any, args: argparse.Namesp
     best = np.polynomial.polynomial.polyval(x, coefficients)
     loss = float(np.square(y_pred - y).sum())
     number = int(doc.split(":", 1)[0].removeprefix("Stage "))
+    if not 1 <= number <= len(STAGES):
+        raise ValueError(f"no stage {number}: a stage's docstring opens with 'Stage N: ', N from 1 to {len(STAGES)}")
     name = Path(STAGES[number - 1]).stem
     show = args.show
 

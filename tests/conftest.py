@@ -18,7 +18,7 @@ from tools.stages import ROOT, STAGES, StageRun, run_stages
 @pytest.fixture(scope="session")
 def default_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StageRun]:
     """Every stage run once with its defaults, each as its own process, side by side: on the
-    CPU, whose figures STAGES.md publishes and the README quotes, from a folder that is not
+    CPU, whose figures the published run gives and the README quotes, from a folder that is not
     the project's, as a learner elsewhere would run them, and without a figure."""
     elsewhere: Path = tmp_path_factory.mktemp("elsewhere")
     return run_stages(STAGES, ["--no-figure"], device="cpu", cwd=elsewhere)

@@ -50,7 +50,7 @@ def test_figure_is_written_next_to_the_stage_from_any_folder_without_a_display(t
     assert not (tmp_path / "figures").exists()
 
 
-def test_figure_of_a_torch_stage_takes_tensors_on_any_device_with_gradients(
+def test_figure_of_a_torch_stage_takes_tensors_that_require_grad(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)

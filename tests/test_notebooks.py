@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 import plotting
-from tools.stages import ROOT, STAGES
+from tools.stages import ROOT, STAGES, parse_log
 
 STEPS = 100
 # The cells a learner steps through, by their `# %%` titles; the first is the docstring,
@@ -50,9 +50,9 @@ def test_stage_runs_as_a_notebook_with_its_log_and_figure_inline(
 
     # The kernel's own arguments did not reach the stage: it ran the steps STAGE_ARGS named,
     # and logged them under the loop's cell.
-    logged = [line.split()[0] for line in printed(3).splitlines()]
-    assert logged == [str(step) for step in range(0, STEPS + 1, STEPS // 10)]
     assert printed(4).startswith("Result: y = ")
+    log = parse_log(printed(3) + printed(4))
+    assert list(log.losses) == list(range(0, STEPS + 1, STEPS // 10))
     images = [output for output in notebook.cells[4].outputs if "image/png" in output.get("data", {})]
     assert len(images) == 1
     assert (tmp_path / "figures" / stage.replace(".py", ".png")).read_bytes().startswith(b"\x89PNG")

@@ -28,14 +28,14 @@ def outputs(default_runs: dict[str, StageRun]) -> dict[str, str]:
 @pytest.mark.parametrize("name", BY_NAME)
 def test_readme_matches_the_code_and_its_output(name: str, outputs: dict[str, str]) -> None:
     language = BY_NAME[name]
-    stale = make_readme.stale_parts(language.readme.read_text(), outputs, language)
+    stale = make_readme.stale_parts(language.text(), outputs, language)
     assert stale == [], f"{name} is stale; run python tools/make_readme.py"
 
 
 @pytest.mark.parametrize("name", BY_NAME)
 def test_a_stale_readme_is_caught(name: str, outputs: dict[str, str]) -> None:
     language = BY_NAME[name]
-    readme = language.readme.read_text()
+    readme = language.text()
     # A quoted loss off by more than float32 rounding, and a changed line of a quoted diff.
     quoted_log = readme.replace("\n1000 130.9356", "\n1000 130.9456", 1)
     quoted_diff = readme.replace("+import torch\n", "+import torch as th\n", 1)
@@ -63,19 +63,19 @@ def _outline(readme: str) -> tuple[list[int], list[str]]:
 
 
 def test_both_readmes_have_the_same_sections_and_generated_blocks_in_the_same_order() -> None:
-    english, japanese = (_outline(language.readme.read_text()) for language in (ENGLISH, JAPANESE))
+    english, japanese = (_outline(language.text()) for language in (ENGLISH, JAPANESE))
     assert english == japanese and len(english[0]) > 10
 
 
 def test_each_readme_links_the_other_at_its_top() -> None:
     for language, other in ((ENGLISH, JAPANESE), (JAPANESE, ENGLISH)):
-        top = "\n".join(language.readme.read_text().splitlines()[:5])
+        top = "\n".join(language.text().splitlines()[:5])
         assert f"]({other.readme.name})" in top, language.readme.name
 
 
 @pytest.mark.parametrize("name", BY_NAME)
 def test_every_figure_the_readme_shows_is_there(name: str) -> None:
-    readme = BY_NAME[name].readme.read_text()
+    readme = BY_NAME[name].text()
     shown = re.findall(r"\]\((figures/[^)]+\.png)\)", readme)
     expected = [f"figures/{stage.replace('.py', '')}.png" for stage in STAGES]
     assert set(expected + ["figures/compare_losses.png", "figures/benchmark_scaling.png"]) <= set(shown)
@@ -85,17 +85,13 @@ def test_every_figure_the_readme_shows_is_there(name: str) -> None:
 
 @pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None, reason="not a git checkout")
 def test_every_figure_the_readmes_show_is_committed() -> None:
-    shown = {
-        path
-        for language in LANGUAGES
-        for path in re.findall(r"\]\((figures/[^)]+\.png)\)", language.readme.read_text())
-    }
+    shown = {path for language in LANGUAGES for path in re.findall(r"\]\((figures/[^)]+\.png)\)", language.text())}
     tracked = subprocess.run(["git", "ls-files", "figures"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert shown <= set(tracked)
 
 
 def test_readme_install_is_what_ci_runs() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = ENGLISH.text()
     ci = (ROOT / ".ci" / "run").read_text()
     install = re.search(r"^pip install -e \S+", ci, re.MULTILINE)
     assert install and f"\n{install[0]}\n" in readme

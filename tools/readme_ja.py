@@ -16,7 +16,7 @@ WORDS: dict[str, Any] = {
     "prints": "`python {stage}` を実行すると、次のように表示されます:",
     "figure_alt": "{stage} の当てはめ: データ、このステージの 3 次式、最小二乗の 3 次式と、それぞれの残差",
     "stopping_short": "ステップ 2000 でのステージ 1 の損失は {loss_2000} で、下限 {floor} より {gap_2000} % 上にあります。"
-    "ステップ 4000 では下限より {gap_4000} % 上、ステップ {reached} までには下限との差が 100 万分の 1 以内になります。",
+    "ステップ 4000 では下限より {gap_4000} % 上、ステップ {reached} までには下限との差が下限の 100 万分の 1 未満になります。",
     "measured": "{date} に `python tools/benchmark.py` で測定しました。デバイス: {devices}。torch {torch}"
     "（{cores} コアで torch のスレッド {threads} 個）、NumPy {numpy}。",
     "columns": (
@@ -77,7 +77,7 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "fit_newautograd.py": (
         (
             "a new autograd operation, with a forward and a backward of our own",
-            "Autograd has a backward for each of torch's differentiable operations. A\ntorch.autograd.Function adds an operation of our own: its forward computes the result with autograd's recording off,\nso its backward must say how a gradient passes back, from d(loss)/d(result) to\nd(loss)/d(input). Here the operation is the Legendre polynomial P3, and the model is\ny = a + b P3(c + d x). P3 is made of operations autograd could differentiate itself, so\nthis is an illustration: a real Function pays off for an operation torch cannot see into\n(a call to another library, say) or a backward cheaper or more stable than the recorded one.",
+            "Autograd has a backward for each of torch's differentiable operations. A\ntorch.autograd.Function adds an operation of our own: its forward computes the result\nwith autograd's recording off, so its backward must say how a gradient passes back, from\nd(loss)/d(result) to d(loss)/d(input). Here the operation is the Legendre polynomial P3,\nand the model is y = a + b P3(c + d x). P3 is made of operations autograd could\ndifferentiate itself, so this is an illustration: a real Function pays off for an\noperation torch cannot see into (a call to another library, say) or a backward cheaper or\nmore stable than the recorded one.",
         ),
         (
             "新しい autograd の演算を、独自の forward と backward で作る",
@@ -87,21 +87,21 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "fit_nn.py": (
         (
             "torch.nn builds the model and the loss",
-            'The cubic is a linear layer: its inputs are the features x, x^2, x^3 of each point, its\nweights are b, c, d and its bias is a. torch.nn.Linear holds those four numbers as\nParameters, tensors that require grad from the start, and draws their start values;\ntorch.nn.MSELoss(reduction="sum") computes the sum of squared errors. The update is still\nwritten by hand.',
+            'The cubic is a linear layer: its inputs are the features x, x^2, x^3 of each point, its\nweights are b, c, d and its bias is a. torch.nn.Linear holds them in two Parameters,\ntensors that require grad from the start: weight, of shape (1, 3), and bias, of shape\n(1,). It draws their start values itself, so the first loss is not stage 3\'s.\ntorch.nn.MSELoss(reduction="sum") computes the sum of squared errors. The update is still\nwritten by hand.',
         ),
         (
             "torch.nn でモデルと損失を組み立てる",
-            '3 次式は線形層として書けます。入力は各点の特徴量 x, x^2, x^3、重みは b, c, d、バイアスは a です。torch.nn.Linear はこの 4 つの数をパラメータ（Parameter、つまり最初から勾配を必要とするテンソル）として保持し、その初期値も乱数で決めます。torch.nn.MSELoss(reduction="sum") は二乗誤差の和を計算します。更新はまだ手で書いています。',
+            '3 次式は線形層として書けます。入力は各点の特徴量 x, x^2, x^3、重みは b, c, d、バイアスは a です。torch.nn.Linear はこれらを 2 つのパラメータ（Parameter、つまり最初から勾配を必要とするテンソル）に保持します。形が (1, 3) の weight と、形が (1,) の bias です。初期値も Linear が自分で乱数から決めるので、最初の損失はステージ 3 とは違います。torch.nn.MSELoss(reduction="sum") は二乗誤差の和を計算します。更新はまだ手で書いています。',
         ),
     ),
     "fit_optim.py": (
         (
             "torch.optim does the update",
-            "An optimizer holds the model's parameters and knows how to step them: zero_grad() clears\ntheir gradients and step() applies its update rule. This stage uses RMSprop, which divides\neach parameter's step by the root of a running average of its squared gradients, so the\nsize of a step is set by the learning rate rather than by the size of the gradient: which\nis why the rate is so much larger here. The running averages are state the optimizer\nkeeps for each parameter from one step to the next, which is why it is made once, before\nthe loop. At a constant rate RMSprop keeps taking steps of about that size, back and forth\nacross the best cubic, so it hovers just above the floor rather than settling on it.",
+            "An optimizer holds the model's parameters and knows how to step them: zero_grad() clears\ntheir gradients and step() applies its update rule. This stage uses RMSprop, which divides\neach parameter's step by the root of a running average of its squared gradients, so the\nsize of a step is set by the learning rate rather than by the size of the gradient: which\nis why the rate is so much larger here. The running averages are state the optimizer\nkeeps for each parameter from one step to the next, which is why it is made once, before\nthe loop. At a constant rate RMSprop keeps taking steps of about that size, back and forth\nacross the best cubic, so it ends about 1 % above the floor rather than on it.",
         ),
         (
             "torch.optim が更新を行う",
-            "オプティマイザはモデルのパラメータを保持し、それらを更新する方法を知っています。zero_grad() で勾配をクリアし、step() で更新規則を適用します。このステージでは RMSprop を使います。RMSprop は各パラメータの更新幅を、そのパラメータの勾配の二乗の移動平均の平方根で割ります。そのため 1 回の更新幅は、勾配の大きさではなく学習率で決まります。ここで学習率がずっと大きいのはそのためです。移動平均は、オプティマイザが各パラメータについてステップからステップへと持ち越す状態です。オプティマイザをループの前で一度だけ作るのはそのためです。学習率が一定だと RMSprop はいつまでもその程度の大きさのステップを取り続け、最良の 3 次式をはさんで行ったり来たりするので、下限に落ち着くことはなく、そのすぐ上をうろうろします。",
+            "オプティマイザはモデルのパラメータを保持し、それらを更新する方法を知っています。zero_grad() で勾配をクリアし、step() で更新規則を適用します。このステージでは RMSprop を使います。RMSprop は各パラメータの更新幅を、そのパラメータの勾配の二乗の移動平均の平方根で割ります。そのため 1 回の更新幅は、勾配の大きさではなく学習率で決まります。ここで学習率がずっと大きいのはそのためです。移動平均は、オプティマイザが各パラメータについてステップをまたいで保持する状態です。オプティマイザをループの前で一度だけ作るのはそのためです。学習率が一定だと RMSprop はいつまでもその程度の大きさのステップを取り続け、最良の 3 次式をはさんで行ったり来たりするので、下限ちょうどではなく、下限より約 1 % 上で終わります。",
         ),
     ),
     "fit_custom_nn.py": (
@@ -117,11 +117,11 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "fit_ctlflow_wshare.py": (
         (
             "Python control flow in forward, and one weight used twice",
-            "forward is ordinary Python, run anew at every step, so it can branch and loop. Here each\npass draws at random the degree of the polynomial: the cubic alone, the cubic plus e x^4,\nor the cubic plus e x^4 + e x^5. Autograd records whatever ran, and a weight used in two\nplaces receives the sum of both gradients. The log says which degree each logged loss\ncomes from: a pass with extra terms can fit better than any cubic, so its loss can fall\nbelow the cubic's floor. The x^4 and x^5 terms make the loss far steeper, so the learning\nrate is much smaller; momentum and three times the steps make up for part of that, and at\nstep 30000 the fit is still coming down.",
+            "forward is ordinary Python, run anew at every step, so it can branch and loop. Here each\npass draws at random the degree of the polynomial: the cubic alone, or plus e x^4, or plus\ne x^4 + e x^5. Autograd records whatever ran, and a weight used in two places receives the\nsum of both gradients. The log names each logged loss's degree: a degree-5 pass can fit\nbetter than any cubic (x^5 is odd, like sin; x^4 is even and cannot help), so its loss\ncan fall below the cubic's floor. x^4 and x^5 make the loss far steeper, so the rate is\nmuch smaller; momentum (each step carries on 0.9 of the last) and three times the steps\nmake up for part of that, and at step 30000 the fit is still coming down.",
         ),
         (
             "forward の中の Python の制御フローと、2 回使われる 1 つの重み",
-            "forward はふつうの Python のコードで、ステップごとに改めて実行されるので、分岐もループも使えます。ここでは順伝播のたびに多項式の次数をランダムに選びます。3 次式だけか、3 次式に e x^4 を足したものか、3 次式に e x^4 + e x^5 を足したものです。autograd は実際に実行された計算を記録し、2 か所で使われた重みには両方の勾配の和が入ります。ログには、記録した損失がそれぞれどの次数の回のものかを表示します。追加の項を持つ回はどんな 3 次式よりもよく当てはまることがあるので、その損失は 3 次式の下限を下回ることもあります。x^4 と x^5 の項があると損失はずっと急峻になるので、学習率はずっと小さくしてあります。モーメンタムと 3 倍のステップ数でその一部を補っていますが、ステップ 30000 の時点でも当てはめはまだ改善し続けています。",
+            "forward はふつうの Python のコードで、ステップごとに改めて実行されるので、分岐もループも使えます。ここでは順伝播のたびに多項式の次数をランダムに選びます。3 次式だけか、それに e x^4 を足したものか、e x^4 + e x^5 を足したものです。autograd は実際に実行された計算を記録し、2 か所で使われた重みには両方の勾配の和が入ります。ログには、出力した損失がそれぞれどの次数の回のものかを表示します。次数 5 の回はどんな 3 次式よりもよく当てはまることがあるので（x^5 は sin と同じ奇関数です。偶関数の x^4 は役に立ちません）、その損失は 3 次式の下限を下回ることがあります。x^4 と x^5 があると損失はずっと急峻になるので、学習率はずっと小さくしてあります。モーメンタム（各ステップが直前のステップの 0.9 を引き継ぎます）と 3 倍のステップ数でその一部を補っていますが、ステップ 30000 の時点でも当てはめはまだ改善し続けています。",
         ),
     ),
 }
