@@ -53,8 +53,9 @@ def usable_device(name: str) -> torch.device:
     import torch
 
     if name == "auto":
-        accelerator = torch.accelerator.current_accelerator()
-        name = accelerator.type if accelerator is not None and torch.accelerator.is_available() else "cpu"
+        # Ask is_available() first: before torch 2.7, current_accelerator() raises where
+        # there is no accelerator rather than returning None.
+        name = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
     try:
         device = torch.device(name)
         # Naming a device is not enough: "cuda" parses on a machine without a GPU, and

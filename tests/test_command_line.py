@@ -103,6 +103,17 @@ def test_the_cpu_is_always_there_and_named_on_stderr(capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err == "device: cpu\n"
 
 
+def test_auto_asks_whether_an_accelerator_is_there_before_which_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch 2.6 documents that current_accelerator() raises where there is no accelerator;
+    # later releases return None. "auto" must end on the CPU under either.
+    def raises() -> torch.device:
+        raise RuntimeError("no accelerator")
+
+    monkeypatch.setattr(torch.accelerator, "is_available", lambda: False)
+    monkeypatch.setattr(torch.accelerator, "current_accelerator", raises)
+    assert plotting.usable_device("auto") == torch.device("cpu")
+
+
 def test_usable_device_refuses_a_device_that_holds_no_numbers() -> None:
     # "meta" tensors have shapes but no values, so nothing could be fitted there.
     with pytest.raises(ValueError, match="'meta' is not a device torch can use here"):
