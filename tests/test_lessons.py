@@ -300,3 +300,19 @@ def test_moving_a_model_keeps_its_parameters_leaves_that_require_grad() -> None:
     after = list(model.parameters())
     assert all(old is new for old, new in zip(before, after, strict=True))
     assert all(p.dtype == torch.float64 and p.is_leaf and p.requires_grad for p in after)
+
+
+def test_float32_sums_of_the_same_numbers_in_another_order_end_in_other_last_digits() -> None:
+    # The squared errors of stage 2's start cubic, summed in float32 left to right in one
+    # pass, then as two halves added at the end, as two threads would share the sum: the
+    # last digits differ, while both stay within float32 rounding of the exact sum.
+    x = np.linspace(-math.pi, math.pi, plotting.POINTS).astype(np.float32)
+    torch.manual_seed(0)
+    a, b, c, d = (np.float32(torch.randn(()).item()) for _ in range(4))
+    squares = np.square(a + b * x + c * x**2 + d * x**3 - np.sin(x)).astype(np.float32)
+    half = len(squares) // 2
+    one_pass = np.cumsum(squares, dtype=np.float32)[-1]
+    two_halves = np.cumsum(squares[:half], dtype=np.float32)[-1] + np.cumsum(squares[half:], dtype=np.float32)[-1]
+    exact = math.fsum(squares.astype(np.float64))
+    assert one_pass != two_halves
+    assert one_pass == pytest.approx(exact, rel=1e-5) and two_halves == pytest.approx(exact, rel=1e-5)

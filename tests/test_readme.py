@@ -1,4 +1,5 @@
-"""What the READMEs quote is what the code is and prints, in English and in Japanese."""
+"""What the pages quote is what the code is and prints, in English and in Japanese, and the
+README is a page a learner reads to the end."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from tools import make_readme
+from tools import break_it, make_readme
 from tools.benchmark import markdown_table
-from tools.make_readme import ENGLISH, JAPANESE, LANGUAGES
+from tools.make_readme import ENGLISH, JAPANESE, LANGUAGES, PAGES
 from tools.stages import ROOT, STAGES, StageRun
 
 DEVICES, SIZES = ("cpu", "cuda:0"), (2_000, 20_000)
-BY_NAME = {language.readme.name: language for language in LANGUAGES}
+BY_SUFFIX = {language.suffix: language for language in LANGUAGES}
+ALL_PAGES = [(suffix, page) for suffix in BY_SUFFIX for page in PAGES]
+README_LINES = 200
 
 
 @pytest.fixture(scope="module")
@@ -24,28 +27,66 @@ def outputs(default_runs: dict[str, StageRun]) -> dict[str, str]:
     return {stage: run.stdout for stage, run in default_runs.items()} | {"diverging": make_readme.diverging_output()}
 
 
-@pytest.mark.skipif(shutil.which("diff") is None, reason="the READMEs quote `diff -u`, and diff is not installed")
-@pytest.mark.parametrize("name", BY_NAME)
-def test_readme_matches_the_code_and_its_output(name: str, outputs: dict[str, str]) -> None:
-    language = BY_NAME[name]
-    stale = make_readme.stale_parts(language.text(), outputs, language)
-    assert stale == [], f"{name} is stale; run python tools/make_readme.py"
+@pytest.fixture(scope="module")
+def broken() -> dict[str, break_it.BrokenRun]:
+    return make_readme.broken_runs(in_process=True)
 
 
-@pytest.mark.parametrize("name", BY_NAME)
-def test_a_stale_readme_is_caught(name: str, outputs: dict[str, str]) -> None:
-    language = BY_NAME[name]
-    readme = language.text()
-    # A quoted loss off by more than float32 rounding, and a changed line of a quoted diff.
-    quoted_log = readme.replace("\n1000 130.9356", "\n1000 130.9456", 1)
-    quoted_diff = readme.replace("+import torch\n", "+import torch as th\n", 1)
-    assert quoted_log != readme and quoted_diff != readme
-    assert "log of fit_tensor.py" in make_readme.stale_parts(quoted_log, outputs, language)
-    assert make_readme.stale_parts(quoted_diff, outputs, language) == ["walkthrough"]
+@pytest.mark.skipif(shutil.which("diff") is None, reason="the pages quote `diff -u`, and diff is not installed")
+@pytest.mark.parametrize("suffix", BY_SUFFIX)
+def test_pages_match_the_code_and_its_output(
+    suffix: str, outputs: dict[str, str], broken: dict[str, break_it.BrokenRun]
+) -> None:
+    assert make_readme.stale_parts(outputs, broken, BY_SUFFIX[suffix]) == [], "run python tools/make_readme.py"
 
 
-def test_every_docstring_has_its_japanese_translation() -> None:
-    # tools/readme_ja.py keeps the English each translation was made from.
+def _stale_with(
+    language: make_readme.Language,
+    page: str,
+    old: str,
+    new: str,
+    outputs: dict[str, str],
+    broken: dict[str, break_it.BrokenRun],
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[str]:
+    """What stale_parts finds when the page's first `old` reads `new`."""
+    text = language.text(page)
+    changed = text.replace(old, new, 1)
+    assert changed != text, old
+    real = make_readme.Language.text
+    monkeypatch.setattr(
+        make_readme.Language, "text", lambda self, name: changed if (self, name) == (language, page) else real(self, name)
+    )
+    try:
+        return make_readme.stale_parts(outputs, broken, language)
+    finally:
+        monkeypatch.undo()
+
+
+@pytest.mark.parametrize("suffix", BY_SUFFIX)
+def test_a_stale_page_is_caught(
+    suffix: str, outputs: dict[str, str], broken: dict[str, break_it.BrokenRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    language = BY_SUFFIX[suffix]
+    walkthrough = "docs/walkthrough.md"
+    # A quoted loss off by more than float32 rounding; a changed line of a quoted diff; a
+    # broken run's error as it no longer ends; the stage table's rate.
+    tensor_log = outputs["fit_tensor.py"].splitlines()[1]
+    step, loss = tensor_log.split()
+    off = f"{step} {float(loss) * 1.001}"
+    assert "log of fit_tensor.py" in _stale_with(language, walkthrough, tensor_log, off, outputs, broken, monkeypatch)
+    changed_diff = _stale_with(language, walkthrough, "+import torch\n", "+import torch as th\n", outputs, broken,
+                               monkeypatch)
+    assert changed_diff == [f"{walkthrough}: walkthrough"]
+    some_error = next(run.last_error_line for run in broken.values() if run.returncode != 0)
+    changed_error = _stale_with(language, walkthrough, some_error, some_error + "!", outputs, broken, monkeypatch)
+    assert changed_error == [f"{walkthrough}: walkthrough"]
+    table = _stale_with(language, "README.md", "| 5e-6 |", "| 5e-7 |", outputs, broken, monkeypatch)
+    assert table == ["README.md: stages"]
+
+
+def test_every_translation_is_current() -> None:
+    # tools/readme_ja.py and tools/break_it_ja.py keep the English each translation was made from.
     assert make_readme.stale_translations() == []
 
 
@@ -55,47 +96,91 @@ def test_a_changed_docstring_asks_for_a_new_translation(monkeypatch: pytest.Monk
     assert make_readme.stale_translations() == list(STAGES)
 
 
-def _outline(readme: str) -> tuple[list[int], list[str]]:
-    """A README's heading levels, in order, and its generated blocks' names, in order."""
-    prose = re.sub(r"```.*?```", "", readme, flags=re.DOTALL)
+def _outline(text: str) -> tuple[list[int], list[str], list[str]]:
+    """A page's heading levels, its generated blocks' names and its links, in order."""
+    prose = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
     levels = [len(heading) for heading in re.findall(r"^(#+) ", prose, re.MULTILINE)]
-    return levels, re.findall(r"<!-- BEGIN GENERATED: (\S+) -->", readme)
+    links = [link.replace(".ja.md", ".md") for link in re.findall(r"\]\(([^)#]+)\)", prose)]
+    return levels, re.findall(r"<!-- BEGIN GENERATED: (\S+) -->", text), links
 
 
-def test_both_readmes_have_the_same_sections_and_generated_blocks_in_the_same_order() -> None:
-    english, japanese = (_outline(language.text()) for language in (ENGLISH, JAPANESE))
-    assert english == japanese and len(english[0]) > 10
+@pytest.mark.parametrize("page", PAGES)
+def test_both_languages_have_the_same_sections_blocks_and_links(page: str) -> None:
+    english, japanese = (_outline(language.text(page)) for language in (ENGLISH, JAPANESE))
+    # Each links the other language at its top; the rest is the same page.
+    assert english[0] == japanese[0] and english[1] == japanese[1] and english[2][1:] == japanese[2][1:]
+    assert len(english[0]) >= 5
 
 
-def test_each_readme_links_the_other_at_its_top() -> None:
-    for language, other in ((ENGLISH, JAPANESE), (JAPANESE, ENGLISH)):
-        top = "\n".join(language.text().splitlines()[:5])
-        assert f"]({other.readme.name})" in top, language.readme.name
+@pytest.mark.parametrize(("suffix", "page"), ALL_PAGES)
+def test_each_page_links_its_other_language_at_its_top(suffix: str, page: str) -> None:
+    language = BY_SUFFIX[suffix]
+    other = JAPANESE if language is ENGLISH else ENGLISH
+    top = "\n".join(language.text(page).splitlines()[:5])
+    assert f"]({other.path(page).name})" in top
 
 
-@pytest.mark.parametrize("name", BY_NAME)
-def test_every_figure_the_readme_shows_is_there(name: str) -> None:
-    readme = BY_NAME[name].text()
-    shown = re.findall(r"\]\((figures/[^)]+\.png)\)", readme)
-    expected = [f"figures/{stage.replace('.py', '')}.png" for stage in STAGES]
-    assert set(expected + ["figures/compare_losses.png", "figures/benchmark_scaling.png"]) <= set(shown)
-    for path in shown:
-        assert (ROOT / path).read_bytes().startswith(b"\x89PNG"), path
+@pytest.mark.parametrize(("suffix", "page"), ALL_PAGES)
+def test_every_link_and_figure_on_a_page_is_there(suffix: str, page: str) -> None:
+    path = BY_SUFFIX[suffix].path(page)
+    prose = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    links = [link for link in re.findall(r"\]\(([^)#]+)\)", prose) if "://" not in link]
+    assert links
+    for link in links:
+        assert (path.parent / link).exists(), link
+        if link.endswith(".png"):
+            assert (path.parent / link).read_bytes().startswith(b"\x89PNG"), link
+
+
+def test_the_walkthrough_shows_every_stages_figure_and_every_breakage() -> None:
+    for language in LANGUAGES:
+        text = language.text("docs/walkthrough.md")
+        for stage in STAGES:
+            assert f"](../figures/{stage.replace('.py', '.png')})" in text, stage
+        for breakage in break_it.BREAKAGES:
+            assert f"`python tools/break_it.py {STAGES.index(breakage.stage) + 1} {breakage.name}`" in text
 
 
 @pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None, reason="not a git checkout")
-def test_every_figure_the_readmes_show_is_committed() -> None:
-    shown = {path for language in LANGUAGES for path in re.findall(r"\]\((figures/[^)]+\.png)\)", language.text())}
+def test_every_figure_the_pages_show_is_committed() -> None:
+    shown = set()
+    for language in LANGUAGES:
+        for page in PAGES:
+            path = language.path(page)
+            for link in re.findall(r"\]\(([^)]+\.png)\)", path.read_text(encoding="utf-8")):
+                shown.add((path.parent / link).resolve().relative_to(ROOT).as_posix())
     tracked = subprocess.run(["git", "ls-files", "figures"], cwd=ROOT, capture_output=True, text=True).stdout.split()
-    assert shown <= set(tracked)
+    assert shown and shown <= set(tracked)
 
 
-def test_readme_install_is_what_ci_runs() -> None:
-    readme = ENGLISH.text()
-    ci = (ROOT / ".ci" / "run").read_text()
-    install = re.search(r"^pip install -e \S+", ci, re.MULTILINE)
-    assert install and f"\n{install[0]}\n" in readme
-    assert re.search(r"^pytest(\s+#.*)?$", readme, re.MULTILINE) and "\npytest" in ci
+@pytest.mark.parametrize("suffix", BY_SUFFIX)
+def test_the_readme_is_a_page_a_learner_reads_to_the_end(suffix: str) -> None:
+    text = BY_SUFFIX[suffix].text("README.md")
+    assert len(text.splitlines()) <= README_LINES
+    # In order: what the suite is, one picture, the quick start, the stage table, then the
+    # walkthrough and the reference linked at the end.
+    picture = text.index("](figures/")
+    quick_start = text.index("```sh")
+    table = text.index("<!-- BEGIN GENERATED: stages -->")
+    links = [text.index("](docs/walkthrough"), text.index("](docs/reference")]
+    assert picture < quick_start < table < min(links)
+
+
+def _shell_blocks(text: str) -> list[list[str]]:
+    return [block.strip("\n").splitlines() for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL)]
+
+
+def test_the_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
+    run_stage_one, pass_the_tests = _shell_blocks(ENGLISH.text("README.md"))[:2]
+    assert run_stage_one[-1] == "python fit_numpy.py" and pass_the_tests[-1] == "pytest"
+    # Every copyable line is a command of its own, and both start from a fresh machine.
+    for block in (run_stage_one, pass_the_tests):
+        assert block[0].startswith("python3 -m venv ") and not any("#" in line or "(" in line for line in block)
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    positions = [next(index for index, line in enumerate(ci) if line.endswith(command)) for command in pass_the_tests]
+    assert positions == sorted(positions)
+    # The Japanese quick start gives the same commands.
+    assert _shell_blocks(JAPANESE.text("README.md"))[:2] == [run_stage_one, pass_the_tests]
 
 
 def timed_row(stage: str, device: str, points: int, median: float) -> dict[str, Any]:
