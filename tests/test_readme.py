@@ -55,7 +55,9 @@ def _stale_with(
     assert changed != text, old
     real = make_readme.Language.text
     monkeypatch.setattr(
-        make_readme.Language, "text", lambda self, name: changed if (self, name) == (language, page) else real(self, name)
+        make_readme.Language,
+        "text",
+        lambda self, name: changed if (self, name) == (language, page) else real(self, name),
     )
     try:
         return make_readme.stale_parts(outputs, broken, language)
@@ -75,8 +77,9 @@ def test_a_stale_page_is_caught(
     step, loss = tensor_log.split()
     off = f"{step} {float(loss) * 1.001}"
     assert "log of fit_tensor.py" in _stale_with(language, walkthrough, tensor_log, off, outputs, broken, monkeypatch)
-    changed_diff = _stale_with(language, walkthrough, "+import torch\n", "+import torch as th\n", outputs, broken,
-                               monkeypatch)
+    changed_diff = _stale_with(
+        language, walkthrough, "+import torch\n", "+import torch as th\n", outputs, broken, monkeypatch
+    )
     assert changed_diff == [f"{walkthrough}: walkthrough"]
     some_error = next(run.last_error_line for run in broken.values() if run.returncode != 0)
     changed_error = _stale_with(language, walkthrough, some_error, some_error + "!", outputs, broken, monkeypatch)
@@ -225,3 +228,45 @@ def test_benchmark_section_says_plainly_that_gpu_numbers_are_still_to_come() -> 
     assert "torch (stage 2) on the CPU is faster than NumPy (stage 1) at every size measured" in section
     assert "**GPU numbers are still to come**: no accelerator took part in this run." in section
     assert "the same command adds its rows for each torch stage and size" in section
+
+
+def _setting(stage: str, pattern: str) -> str:
+    found = re.search(pattern, (ROOT / stage).read_text())
+    return found[0] if found else ""
+
+
+def test_the_stage_table_names_every_change_a_diff_makes_besides_its_lesson() -> None:
+    # Whatever changes from one stage to the next besides the lesson, the table says: a new
+    # rate or number of steps, another optimizer or momentum, start values drawn another way.
+    settings = {
+        "rate": lambda stage: make_readme._rate(make_readme.stage_defaults(stage)["learning_rate"]),
+        "steps": lambda stage: f"{make_readme.stage_defaults(stage)['steps']:,}",
+        "optimizer": lambda stage: _setting(stage, r"(?<=torch\.optim\.)\w+"),
+        "momentum": lambda stage: _setting(stage, r"momentum"),
+        "start values": lambda stage: "fixed" if "torch.full(" in (ROOT / stage).read_text() else "random",
+    }
+    for language in (ENGLISH,):
+        for previous, stage in zip(STAGES, STAGES[1:], strict=False):
+            text = language.words["also_changes"][stage]
+            for name, setting in settings.items():
+                if setting(stage) != setting(previous):
+                    assert (setting(stage) or setting(previous)) in text, (stage, name)
+
+
+def test_the_opening_names_what_pytorch_adds_and_every_stages_model() -> None:
+    opening = ENGLISH.text("README.md").split("\n\n")[2]
+    assert "tensors" in opening and "automatic differentiation" in opening
+    # Stages 1 to 7 fit a cubic, stage 8 adds x^4 and x^5 terms: the opening says both.
+    assert "cubic" in opening and "x^5" in opening
+
+
+def test_the_generator_checks_it_can_write_before_it_runs_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a stage ran before the generator knew it could write its pages")
+
+    monkeypatch.setattr(make_readme, "run_stage", must_not_run)
+    monkeypatch.setattr(make_readme.os, "access", lambda path, mode: False)
+    assert make_readme.main([]) == 1
+    assert "cannot write" in capsys.readouterr().err
