@@ -465,7 +465,9 @@ def fill(page: str, generated: Mapping[str, str], name: str) -> str:
 
 def broken_runs(in_process: bool = False) -> dict[str, break_it.BrokenRun]:
     """Every breakage run on the CPU, by "stage:name"."""
-    return {_key(breakage): break_it.run(breakage, device="cpu", in_process=in_process) for breakage in break_it.BREAKAGES}
+    return {
+        _key(breakage): break_it.run(breakage, device="cpu", in_process=in_process) for breakage in break_it.BREAKAGES
+    }
 
 
 def unwritable(paths: list[Path]) -> list[Path]:
@@ -482,8 +484,10 @@ def main(argv: list[str] | None = None) -> int:
 
     untranslated = stale_translations()
     for key in untranslated:
-        print(f"the English of {key} changed: translate it again in tools/readme_ja.py or tools/break_it_ja.py",
-              file=sys.stderr)
+        print(
+            f"the English of {key} changed: translate it again in tools/readme_ja.py or tools/break_it_ja.py",
+            file=sys.stderr,
+        )
     pages = [language.path(page) for language in LANGUAGES for page in PAGES]
     # Find out now, not after two minutes of runs, that the pages or figures cannot be written.
     blocked = [] if args.check else unwritable([*pages, ROOT / "figures", *sorted((ROOT / "figures").glob("*.png"))])
@@ -505,7 +509,11 @@ def main(argv: list[str] | None = None) -> int:
         stale = {language.suffix: stale_parts(outputs, broken, language) for language in LANGUAGES}
         for suffix, parts in stale.items():
             names = ", ".join(page.replace(".md", suffix) for page in PAGES)
-            print(f"{names}: stale ({'; '.join(parts)}): run python tools/make_readme.py" if parts else f"{names}: up to date")
+            print(
+                f"{names}: stale ({'; '.join(parts)}): run python tools/make_readme.py"
+                if parts
+                else f"{names}: up to date"
+            )
         return 1 if any(stale.values()) else 0
     logs = {stage: parse_log(outputs[stage]) for stage in STAGES}
     compare.draw_losses(logs, compare.least_squares()[1])
