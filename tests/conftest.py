@@ -1,27 +1,97 @@
-"""Shared fixtures: the least-squares floor, every stage's default run, and a stage run
-inside the test process."""
+"""Shared fixtures: the least-squares floor, every stage's default run, the diverging run, and
+a stage run inside the test process.
+
+The stages' own processes are the suite's longest work. They start in the background as
+soon as the tests are collected, and the tests that read them run last, so that the other
+tests run meanwhile and both cores stay busy from the first test to the last.
+"""
 
 from __future__ import annotations
 
+import os
 import runpy
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tools import compare
-from tools.stages import ROOT, STAGES, StageRun, run_stages
+from tools import compare, make_readme
+from tools.stages import ROOT, STAGES, StageRun, run_stages, stage_command
+
+# A folder that is not the project's, as a learner elsewhere would run the stages from.
+_ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
+
+
+def _default_runs() -> dict[str, StageRun]:
+    """Every stage run once with its defaults, each as its own process, side by side: on the
+    CPU, whose figures the published run gives and the README quotes, from elsewhere, and
+    without a figure."""
+    return run_stages(STAGES, ["--no-figure"], device="cpu", cwd=Path(_ELSEWHERE.name))
+
+
+def _diverging_run() -> subprocess.CompletedProcess[str]:
+    """The run the README shows diverging (`python fit_numpy.py --points 20000`), from the
+    shell, with every warning an error: the README quotes what it prints, and its last line
+    must be the stage's own message, not a traceback."""
+    return subprocess.run(
+        stage_command("fit_numpy.py", *make_readme.DIVERGING),
+        capture_output=True,
+        text=True,
+        cwd=_ELSEWHERE.name,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
+# The runs made in the background, by the name of the fixture that hands them out.
+_BACKGROUND: dict[str, Callable[[], Any]] = {"default_runs": _default_runs, "diverging_run": _diverging_run}
+_started: dict[str, Future] = {}
+# One run at a time: run_stages itself keeps one process per core busy.
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-runs")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the tests that wait for a background run to the end; a stable sort keeps each group's order."""
+    items.sort(key=lambda item: any(name in _BACKGROUND for name in getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the runs that the selected tests need, the longest first."""
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in _BACKGROUND}
+    for name in _BACKGROUND:
+        if name in needed:
+            _started[name] = _pool.submit(_BACKGROUND[name])
+
+
+def pytest_sessionfinish() -> None:
+    for future in _started.values():
+        future.cancel()
+    _pool.shutdown(wait=True)
+    _ELSEWHERE.cleanup()
+
+
+def _result(name: str) -> Any:
+    if name not in _started:
+        # Asked for by a test that collection did not see (a plugin's, say): run it now.
+        _started[name] = _pool.submit(_BACKGROUND[name])
+    return _started[name].result()
 
 
 @pytest.fixture(scope="session")
-def default_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StageRun]:
-    """Every stage run once with its defaults, each as its own process, side by side: on the
-    CPU, whose figures the published run gives and the README quotes, from a folder that is not
-    the project's, as a learner elsewhere would run them, and without a figure."""
-    elsewhere: Path = tmp_path_factory.mktemp("elsewhere")
-    return run_stages(STAGES, ["--no-figure"], device="cpu", cwd=elsewhere)
+def default_runs() -> dict[str, StageRun]:
+    return _result("default_runs")
+
+
+@pytest.fixture(scope="session")
+def diverging_run() -> subprocess.CompletedProcess[str]:
+    return _result("diverging_run")
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import ast
-import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -200,16 +197,11 @@ def test_the_lesson_starts_on_the_first_screen(stage: str) -> None:
     assert first <= 30
 
 
-def test_divergence_from_the_shell_names_the_step_without_a_traceback(tmp_path: Path) -> None:
+def test_divergence_from_the_shell_names_the_step_without_a_traceback(
+    diverging_run: subprocess.CompletedProcess[str],
+) -> None:
     # Ten times the points make the summed loss's gradient ten times larger, and the
     # default rate overshoots, as the README shows.
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "fit_numpy.py"), "--points", "20000", "--no-figure"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-        timeout=120,
-    )
+    done = diverging_run
     assert done.returncode == 1
     assert re.fullmatch(r"step \d+: the loss is (inf|nan), .* try a smaller --learning-rate", done.stderr.strip())
