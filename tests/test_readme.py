@@ -22,9 +22,11 @@ README_LINES = 200
 
 
 @pytest.fixture(scope="module")
-def outputs(default_runs: dict[str, StageRun]) -> dict[str, str]:
+def outputs(default_runs: dict[str, StageRun], diverging_run: subprocess.CompletedProcess[str]) -> dict[str, str]:
     """What each stage printed in its default run, and what the diverging run printed."""
-    return {stage: run.stdout for stage, run in default_runs.items()} | {"diverging": make_readme.diverging_output()}
+    return {stage: run.stdout for stage, run in default_runs.items()} | {
+        "diverging": diverging_run.stdout + diverging_run.stderr
+    }
 
 
 @pytest.fixture(scope="module")
