@@ -30,7 +30,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TextIO
 
 import numpy as np
 
@@ -524,6 +524,18 @@ def broken_copy(breakage: Breakage) -> Iterator[Path]:
         yield path
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """warnings.showwarning as Python's own: the warning on sys.stderr, wherever that is now."""
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 @contextlib.contextmanager
 def _process_state_kept() -> Iterator[None]:
     """Put back, afterwards, what a stage run in this process may change in it: the command
@@ -545,6 +557,8 @@ def _process_state_kept() -> Iterator[None]:
             for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning, DeprecationWarning):
                 warnings.filterwarnings("ignore", category=category)
             warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+            # Shown on this run's stderr, as Python shows them, whoever collects them here.
+            warnings.showwarning = _show_warning
             # A new process seeds Python's random from the operating system; so does this run.
             random.seed()
             yield

@@ -1,0 +1,209 @@
+"""tools/break_it.py: every breakage applies to today's stage, its broken run goes wrong as it
+says, the unbroken stage with the same flags does not, and the command line works.
+
+The runs are made inside the test process (torch is imported once), each stage's unbroken
+run once per set of flags; two breakages are run as real processes too, to show that both
+ways print the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tools import break_it, break_it_ja
+from tools.break_it import BREAKAGES, Breakage, BrokenRun, Diverges, EndsAbove, EndsBelow, FitAbove
+from tools.stages import ROOT, STAGES, parse_log
+
+# An unbroken stage that a loss-based breakage is compared with ends this close to the floor.
+NEAR = 1.5
+BY_KEY = {breakage.key: breakage for breakage in BREAKAGES}
+
+
+def unbroken(breakage: Breakage) -> Breakage:
+    """The same stage, flags and expectation, with nothing changed."""
+    return dataclasses.replace(breakage, new=breakage.old)
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[tuple[str, str, tuple[str, ...]], list[BrokenRun]]:
+    """Runs made so far, by (stage, new text, flags): each broken or unbroken run once."""
+    return {}
+
+
+def runs_of(breakage: Breakage, cache: dict) -> list[BrokenRun]:
+    key = (breakage.stage, breakage.new, breakage.args)
+    if key not in cache:
+        cache[key] = [break_it.run(breakage, in_process=True) for _ in range(breakage.expect.runs)]
+    return cache[key]
+
+
+def test_the_catalogue_has_two_breakages_for_every_stage_and_sixteen_in_all() -> None:
+    assert len(BREAKAGES) >= 16
+    for stage in STAGES:
+        assert len([breakage for breakage in BREAKAGES if breakage.stage == stage]) >= 2, stage
+    assert len(BY_KEY) == len(BREAKAGES), "a name is used twice in one stage"
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breakage: breakage.key)
+def test_each_breakage_is_a_small_change_told_in_two_or_three_sentences(breakage: Breakage) -> None:
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", breakage.name)
+    assert breakage.old != breakage.new
+    # run() adds these itself, so that --device is passed through and no figure is drawn.
+    assert not {"--device", "--no-figure"} & set(breakage.args)
+    assert 2 <= len(re.findall(r"[.!?](?:\s|$)", breakage.why)) <= 3, breakage.why
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breakage: breakage.key)
+def test_each_breakage_applies_to_todays_stage_exactly_once(breakage: Breakage) -> None:
+    assert (ROOT / breakage.stage).read_text(encoding="utf-8").count(breakage.old) == 1
+    compile(break_it.broken_source(breakage), breakage.stage, "exec")
+    assert break_it.diff(breakage).startswith(f"--- {breakage.stage}\n+++ {breakage.stage} (broken)\n")
+
+
+def test_a_breakage_whose_text_is_gone_says_so() -> None:
+    gone = dataclasses.replace(BREAKAGES[0], old="no stage holds this line\n")
+    with pytest.raises(ValueError, match="occurs 0 times"):
+        break_it.broken_source(gone)
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breakage: breakage.key)
+def test_the_broken_run_goes_wrong_as_it_says(breakage: Breakage, runs: dict) -> None:
+    broken = runs_of(breakage, runs)
+    assert breakage.expect.holds(broken), (breakage.expect, broken[0].stdout[-500:], broken[0].stderr[-500:])
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breakage: breakage.key)
+def test_the_unbroken_stage_with_the_same_flags_does_not(breakage: Breakage, runs: dict) -> None:
+    (run,) = runs_of(unbroken(breakage), runs)
+    assert run.returncode == 0 and run.last_error_line == "", run.stderr[-500:]
+    assert not breakage.expect.holds([run])
+    # A breakage that the loss tells is told against a stage that reaches the floor; stage 8
+    # is still coming down at its last step, even at its defaults.
+    if isinstance(breakage.expect, EndsAbove | EndsBelow | FitAbove) and breakage.stage != STAGES[-1]:
+        assert parse_log(run.stdout).final_loss < NEAR * break_it.floor(run)
+
+
+def test_stage_2s_mean_loss_prints_another_number_but_fits_the_same(runs: dict) -> None:
+    breakage = BY_KEY["fit_tensor.py:mean-loss"]
+    (broken,), (whole,) = runs_of(breakage, runs), runs_of(unbroken(breakage), runs)
+    assert parse_log(broken.stdout).result == parse_log(whole.stdout).result
+
+
+def test_stage_5s_mean_loss_prints_a_loss_below_the_floor_from_a_fit_far_above_it(runs: dict) -> None:
+    (broken,) = runs_of(BY_KEY["fit_nn.py:mean-loss"], runs)
+    assert parse_log(broken.stdout).final_loss < break_it.floor(broken) < break_it.fitted_loss(broken)
+
+
+def test_an_optimizer_made_at_every_step_repeats_one_loss(runs: dict) -> None:
+    (broken,) = runs_of(BY_KEY["fit_optim.py:optimizer-in-loop"], runs)
+    losses = list(parse_log(broken.stdout).losses.values())
+    assert len(set(losses[-5:])) == 1
+
+
+def test_a_diverging_breakage_ends_with_the_stages_own_message(runs: dict) -> None:
+    diverging = [breakage for breakage in BREAKAGES if isinstance(breakage.expect, Diverges)]
+    (run,) = runs_of(diverging[0], runs)
+    assert run.returncode == 1 and run.last_error_line.startswith("step ")
+
+
+def test_a_run_in_this_process_puts_the_process_back() -> None:
+    """Whatever the stage changes, and however it ends: this one fails, as autograd has
+    nothing to record with grad mode off."""
+    breakage = BY_KEY["fit_autograd.py:grad-set-to-zero"]
+    meddling = (
+        "import signal\nimport numpy\nsys.argv.append('--changed')\nsys.excepthook = print\n"
+        "numpy.seterr(all='raise')\ntorch.set_grad_enabled(False)\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    )
+    changed = dataclasses.replace(breakage, old="dtype = torch.float32\n", new=f"dtype = torch.float32\n{meddling}")
+    before = (sys.argv[:], sys.excepthook, np.geterr(), torch.is_grad_enabled(), signal.getsignal(signal.SIGINT))
+    run = break_it.run(changed, in_process=True)
+    assert "does not require grad" in run.last_error_line, run.stderr[-500:]
+    assert (sys.argv, sys.excepthook, np.geterr(), torch.is_grad_enabled(), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_a_run_in_its_own_process_prints_what_a_run_in_this_one_does(runs: dict) -> None:
+    breakage = BY_KEY["fit_numpy.py:sign-flipped"]
+    (inside,), outside = runs_of(breakage, runs), break_it.run(breakage)
+    assert (outside.returncode, outside.stdout, outside.last_error_line) == (
+        inside.returncode,
+        inside.stdout,
+        inside.last_error_line,
+    )
+
+
+def test_the_command_line_shows_runs_and_explains_a_breakage_and_leaves_the_stages_alone(runs: dict) -> None:
+    """`python tools/break_it.py 4 no-apply`, a real process that runs the broken stage in
+    another, prints the diff, the log and last line the run in this process gives, and why."""
+    breakage = BY_KEY["fit_newautograd.py:no-apply"]
+    files = {name: (ROOT / name).read_bytes() for name in (*STAGES, "plotting.py")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "break_it.py"), "4", breakage.name],
+        capture_output=True,
+        text=True,
+        cwd=ROOT.parent,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert {name: (ROOT / name).read_bytes() for name in files} == files
+    (inside,) = runs_of(breakage, runs)
+    assert break_it.diff(breakage) in done.stdout
+    assert f"error: {inside.last_error_line}\nexit status {inside.returncode}\n" in done.stdout
+    assert inside.stdout in done.stdout
+    assert breakage.why in done.stdout
+    assert breakage.command == "python tools/break_it.py 4 no-apply"
+
+
+def test_the_list_names_every_breakage_under_its_stage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert break_it.main([]) == 0
+    text = capsys.readouterr().out
+    for stage_number, stage in enumerate(STAGES, 1):
+        block = text.split(f"Stage {stage_number}, {stage}:\n", 1)[1].split("\n\n", 1)[0]
+        names = [line.split()[0] for line in block.splitlines()]
+        assert names == [breakage.name for breakage in BREAKAGES if breakage.stage == stage]
+
+
+@pytest.mark.parametrize("stage", ["3", "fit_autograd.py", "fit_autograd", "autograd"])
+def test_one_stages_list_is_a_line_per_breakage_that_starts_with_its_name(
+    stage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert break_it.main([stage]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [b.name for b in BREAKAGES if b.stage == "fit_autograd.py"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["9"],
+        ["nine"],
+        ["3,4"],
+        ["3", "no-such-breakage"],
+        ["1", "no-grad-reset"],
+        ["3", "no-grad-reset", "--device", "nope"],
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as end:
+        break_it.main(argv)
+    assert end.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1, captured.err
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breakage: breakage.key)
+def test_every_why_has_a_japanese_translation_of_its_english_today(breakage: Breakage) -> None:
+    english, japanese = break_it_ja.WHY[breakage.key]
+    assert english == breakage.why, "the English changed: translate it again in tools/break_it_ja.py"
+    assert re.search(r"[\u3040-\u30ff]", japanese)
+
+
+def test_no_translation_is_left_over() -> None:
+    assert set(break_it_ja.WHY) == set(BY_KEY)
