@@ -3,24 +3,33 @@ least-squares floor and the figures.
 
 A stage reads its flags with one call, command_line(__doc__, steps=..., learning_rate=...),
 which shows the stage's own defaults where the stage sets them. Everything behind that call
-(the flags and their checks, choosing and checking --device, one-line errors, a quiet end
-on Ctrl-C or a closed pipe) lives here once, so that the stage files hold the lesson and
-nothing else. The stages import this module and nothing else of the project's. It opens a
-window only when asked to, so it works the same on a laptop, over ssh and in CI.
+(the flags and their checks, choosing and checking --device, one-line errors, how a run
+ends) lives here once, so that the stage files hold the lesson and nothing else. The stages
+import this module and nothing else of the project's. It opens a window only when asked to,
+so it works the same on a laptop, over ssh and in CI.
+
+Only a stage that is the program being run (`python fit_numpy.py`) changes its process, with
+run_as_program, as the tools do too: then every line is written as it is printed, a signal
+(Ctrl-C, SIGTERM, SIGHUP) ends the run with one line and the shell's status for it, a closed
+pipe ends it quietly, and stderr can neither fail the run nor write into the log. A stage
+imported by another program, run as a notebook or run inside a tool leaves its host as it
+was, and takes its flags from STAGE_ARGS or from the sys.argv the tool set.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import contextlib
+import functools
+import io
 import os
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -42,9 +51,26 @@ STAGES = (
     "fit_custom_nn.py",
     "fit_ctlflow_wshare.py",
 )
-# A notebook has no command line of its own (sys.argv holds the kernel's): there, the
-# flags are read from this environment variable instead, e.g. STAGE_ARGS="--steps 1000".
+# A notebook, or a program that imports a stage, has no command line of the stage's own
+# (sys.argv holds the kernel's or the program's): there, the flags are read from this
+# environment variable instead, e.g. STAGE_ARGS="--steps 1000".
 ARGS_VARIABLE = "STAGE_ARGS"
+# The largest float32, the number type of the torch stages: a learning rate above it cannot
+# even be stored in the update, which torch.optim refuses with an overflow error.
+LARGEST_RATE = float(np.finfo(np.float32).max)
+# The most memory a stage takes a point at its peak, measured with 10 million points: about
+# 56 bytes in the NumPy stage, whose arrays and their temporaries are float64, and at most 40
+# in the torch stages, in float32.
+BYTES_PER_POINT = 64
+# What the one line says when each signal ends a run. By name, since Windows has no SIGHUP.
+ENDINGS = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "its terminal hung up"}
+
+
+class Stopped(SystemExit):
+    """Raised where a program is when a signal ends it, so that its `finally` blocks run and
+    Python flushes what it printed before exiting with the shell's status for the signal,
+    128 + its number, and no traceback. A tool that runs a stage inside itself and catches
+    the stage's SystemExit lets this one through."""
 
 
 def usable_device(name: str) -> torch.device:
@@ -66,17 +92,106 @@ def usable_device(name: str) -> torch.device:
     return device
 
 
-def _end_quietly(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
-    """For an exception no stage catches: Ctrl-C ends the run with one line and exit status
-    130 (the shell's code for an interrupt); anything else keeps Python's traceback."""
-    if issubclass(kind, KeyboardInterrupt):
-        try:
-            sys.stdout.flush()
-        except OSError:
-            pass
-        print(f"{Path(sys.argv[0]).name}: interrupted", file=sys.stderr)
-        os._exit(130)
-    sys.__excepthook__(kind, error, trace)
+class _Messages(io.TextIOBase):
+    """sys.stderr for a program run from the command line: each message is written at once,
+    a character its encoding lacks is escaped, and a message that cannot be written (stderr
+    closed or full) is dropped, rather than ending the run or failing again at exit."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__()
+        # A closed stderr is None in Python, and its file descriptor may since have gone
+        # to a file torch opened: then nothing is written at all.
+        self._descriptor = None if stream is None else stream.fileno()
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    @property
+    def encoding(self) -> str:
+        return self._encoding
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        data = text.encode(self._encoding, "backslashreplace")
+        with contextlib.suppress(OSError):
+            while data and self._descriptor is not None:
+                data = data[os.write(self._descriptor, data) :]
+        return len(text)
+
+
+def say(message: str, stream: TextIO | None = None) -> None:
+    """Write one line on stderr (or `stream`) if it can be written; never on stdout, where
+    print would put it when stderr is closed, and never at the cost of the run."""
+    stream = stream or sys.stderr
+    if stream is not None:
+        with contextlib.suppress(OSError, ValueError):
+            print(message, file=stream)
+
+
+def _stop(stderr: TextIO, signum: int, frame: FrameType | None) -> None:
+    """The handler of the signals that end a run. It writes to the stderr the program
+    started with, as a tool may have sys.stderr collecting a stage's messages just then."""
+    # A second signal while the first one's run unwinds ends the process at once.
+    for name in ENDINGS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    say(f"{Path(sys.argv[0]).name}: {ENDINGS[signal.Signals(signum).name]}", stderr)
+    raise Stopped(128 + signum)
+
+
+def _one_line_for_what_the_user_can_change(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    """For an exception nothing caught: a full disk or a size too large for memory is told
+    in one line; anything else keeps Python's traceback."""
+    name = Path(sys.argv[0]).name
+    if issubclass(kind, OSError):
+        say(f"{name}: cannot write its output: {error}")
+        # What failed to be written would fail again when Python flushes stdout at exit.
+        sys.stdout = None
+    elif issubclass(kind, MemoryError) or kind.__name__ == "OutOfMemoryError" or "can't allocate memory" in str(error):
+        # NumPy raises MemoryError; torch an OutOfMemoryError on an accelerator and a
+        # RuntimeError from its CPU allocator, each naming the bytes it asked for.
+        say(f"{name}: not enough memory, try fewer --points: {str(error).strip().splitlines()[0]}")
+    else:
+        sys.__excepthook__(kind, error, trace)
+
+
+def run_as_program() -> None:
+    """Make this process end as a careful command-line program does; for a stage or tool
+    that is the program being run, never for one imported or run inside another program.
+
+    Every line printed is written at once, so that a run killed outright keeps its log; a
+    character the output's encoding lacks is replaced, not fatal. Ctrl-C, SIGTERM and
+    SIGHUP raise Stopped; a signal the process started with ignored (SIGINT under `cmd &`
+    in a script, SIGHUP under nohup) stays ignored, as its parent meant. A reader that stops
+    early (`| head -3`) ends the run as it ends other programs, without a BrokenPipeError.
+    Messages go to a stderr that cannot fail the run, and a closed stdout ends it at once.
+    """
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        sys.stderr = _Messages(sys.stderr)
+    if sys.stdout is None:
+        sys.exit(f"{Path(sys.argv[0]).name}: stdout is closed, so there is nowhere to print the results")
+    with contextlib.suppress(AttributeError):
+        sys.stdout.reconfigure(line_buffering=True, errors="replace")
+    for name in ENDINGS:
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:
+            signal.signal(getattr(signal, name), functools.partial(_stop, sys.stderr))
+    # Windows has no SIGPIPE, and no such error.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.excepthook = _one_line_for_what_the_user_can_change
+
+
+def _is_the_program(module: Mapping[str, Any]) -> bool:
+    """Whether the module with these globals is the program Python was started to run
+    (`python fit_numpy.py ...` or `python -m fit_numpy ...`). A program that runs a stage
+    inside itself through runpy, as the benchmark and the tests do, sets sys.argv to the
+    stage's command line, but sys.orig_argv still holds the one Python was started with."""
+    if module.get("__name__") != "__main__" or len(sys.orig_argv) <= len(sys.argv):
+        return False
+    started = sys.orig_argv[len(sys.orig_argv) - len(sys.argv) :]
+    return started[1:] == sys.argv[1:] and started[0] in (sys.argv[0], getattr(module.get("__spec__"), "name", None))
 
 
 def _in_a_kernel() -> bool:
@@ -98,20 +213,27 @@ def command_line(
 
     Returns points, steps, learning_rate, no_figure and show; with a default `device`
     (torch stages only) also device, as a checked torch.device. A wrong flag or value ends
-    the run with one line and exit status 2. Also quiets what would otherwise end a run in
-    a traceback that teaches nothing: NumPy's overflow warnings (the loop reports a
-    diverging loss itself), a pipe closed early (`| head -3`), and Ctrl-C.
+    the run with one line and exit status 2, and so does a --points too large for this
+    machine's memory or a --learning-rate too large for float32.
 
-    In a Jupyter kernel the flags come from the STAGE_ARGS environment variable rather
-    than the kernel's own arguments, and the figure is shown in the notebook.
+    The flags are `argv` where given (the tests), else sys.argv's in a stage run as
+    `__main__`, by Python or by a tool that sets sys.argv. A stage that has no command line
+    of its own, imported by another program or run in a Jupyter kernel, reads them from the
+    STAGE_ARGS environment variable; in a kernel the figure is shown in the notebook too.
+    Only a stage that is the program Python was started to run changes the process (see
+    run_as_program), and quiets NumPy's overflow warnings, as the loop reports a diverging
+    loss itself.
     """
+    # The globals of the stage that called: whether it is __main__, and how it was started.
+    stage = sys._getframe(1).f_globals
     # A kernel running the stage as its own code; a tool that runs a stage in a kernel sets
     # sys.argv to the stage's command line, and that is read as usual.
     in_a_kernel = _in_a_kernel() and Path(sys.argv[0]).name not in STAGES
-    # Called with flags of its own (as the tests do), it leaves the process as it is.
-    runs_the_process = argv is None
-    if runs_the_process and in_a_kernel:
-        argv = shlex.split(os.environ.get(ARGS_VARIABLE, ""))
+    runs_the_process = argv is None and not in_a_kernel and _is_the_program(stage)
+    if runs_the_process:
+        # Before the flags are read, so that even `--help | head -1` ends quietly.
+        run_as_program()
+        np.seterr(over="ignore", invalid="ignore")
     parser = argparse.ArgumentParser(
         description=doc, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -141,33 +263,46 @@ def command_line(
         )
     parser.add_argument("--no-figure", action="store_true", help="skip drawing the figure in figures/")
     parser.add_argument("--show", action="store_true", help="also open the figure in a window")
+    from_the_environment = argv is None and (in_a_kernel or stage.get("__name__") != "__main__")
+    if from_the_environment:
+        try:
+            argv = shlex.split(os.environ.get(ARGS_VARIABLE, ""))
+        except ValueError as error:
+            parser.error(f"{ARGS_VARIABLE}: {error}")
     args = parser.parse_args(argv)
-    if args.points < 4:
-        parser.error("argument --points: a cubic needs at least 4 points")
+    try:
+        check_points(args.points)
+    except ValueError as error:
+        parser.error(f"argument --points: {error}")
     if args.steps < 10 or args.steps % 10:
         parser.error("argument --steps: must be a positive multiple of 10")
-    if not 0 < args.learning_rate < math.inf:
-        parser.error("argument --learning-rate: must be positive and finite")
+    if not 0 < args.learning_rate <= LARGEST_RATE:
+        parser.error(f"argument --learning-rate: must be positive and at most {LARGEST_RATE:.4g}, the largest float32")
     if device is not None:
         try:
             args.device = usable_device(args.device)
         except ValueError as error:
             parser.error(f"argument --device: {error}")
-        print(f"device: {args.device}", file=sys.stderr)
-
-    if not runs_the_process:
-        return args
-    np.seterr(over="ignore", invalid="ignore")
-    if in_a_kernel:
-        # The notebook shows the figure under its cell; the kernel handles Ctrl-C itself.
-        args.show = True
-        return args
-    # A reader that stops early (`| head -3`) ends the run as it ends other command-line
-    # programs, without a BrokenPipeError; Windows has no SIGPIPE and no such error.
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    sys.excepthook = _end_quietly
+        say(f"device: {args.device}")
+    # The notebook shows the figure under its cell.
+    args.show = args.show or (in_a_kernel and from_the_environment)
     return args
+
+
+def check_points(points: int) -> None:
+    """ValueError unless a stage can fit this many points: at least 4, for a cubic, and no
+    more than this machine's memory holds, where Python can tell how much that is (not on
+    Windows), so that a size too large is one line now rather than an error, or the system
+    ending the process, after the log has begun."""
+    if points < 4:
+        raise ValueError("a cubic needs at least 4 points")
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return
+    if points * BYTES_PER_POINT > memory:
+        needed, held = f"{points * BYTES_PER_POINT / 1e9:.3g} GB", f"{memory / 1e9:.3g} GB"
+        raise ValueError(f"{points} points need about {needed}, more than this machine's {held}")
 
 
 def least_squares_cubic(x: Any, y: Any) -> tuple[np.ndarray, float]:
@@ -201,48 +336,60 @@ def new_figure(show: bool, **kwargs: Any) -> Figure:
     return Figure(**kwargs)
 
 
-def save_figure(figure: Figure, name: str, show: bool = False) -> Path | None:
-    """Save the figure as figures/<name>.png in the project, whatever the working directory.
-
-    A figure that cannot be saved is reported on stderr and None comes back: a run whose
-    numbers are already printed should not fail for want of a picture.
-    """
+def save_figure(figure: Figure, name: str, show: bool = False) -> Path:
+    """Save the figure as figures/<name>.png in the project, whatever the working directory,
+    and say where on stderr; show it too if asked. Call it within drawing(), which reports
+    a figure that cannot be drawn or saved."""
     path = FIGURES_DIR / f"{name}.png"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=100)
-        print(f"figure: {path}", file=sys.stderr)
-    except (OSError, ValueError) as error:
-        print(f"could not save the figure {path}: {error}", file=sys.stderr)
-        path = None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    say(f"figure: {path}")
     if show:
         import matplotlib
         import matplotlib.pyplot as plt
 
         # Without a display matplotlib falls back to Agg, which can only write files.
         if matplotlib.get_backend().lower() == "agg":
-            print("no display to show the figure on, so it is only saved", file=sys.stderr)
+            say("no display to show the figure on, so it is only saved")
         else:
             plt.show()
     return path
 
 
-def save_fit_figure(doc: str, x: Any, y: Any, y_pred: Any, args: argparse.Namespace) -> None:
+@contextlib.contextmanager
+def drawing(name: str) -> Iterator[None]:
+    """Around the drawing of a figure, which comes after the results are printed: whatever
+    stops it (the file or its folder, matplotlib's backend, a docstring that python -OO
+    removed) is said in one line on stderr, and the run ends as it would have without it."""
+    try:
+        yield
+    except Exception as error:
+        say(f"could not draw the figure {name}: {type(error).__name__}: {error}")
+
+
+def save_fit_figure(doc: str | None, x: Any, y: Any, y_pred: Any, args: argparse.Namespace) -> None:
     """Draw a stage's fit beside the least-squares cubic, with both residuals below, and
     save it as figures/<stage>.png, unless --no-figure; show it too with --show. `doc` is
     the stage's docstring, which names the stage and titles the figure. Returns nothing,
     so that a notebook shows the figure under the stage's last cell and nothing else."""
     if args.no_figure:
         return
+    with drawing("of this stage"):
+        if doc is None:
+            raise ValueError("the stage's docstring, which names it, is gone (python -OO removes it)")
+        number = int(doc.split(":", 1)[0].removeprefix("Stage "))
+        if not 1 <= number <= len(STAGES):
+            raise ValueError(
+                f"no stage {number}: a stage's docstring opens with 'Stage N: ', N from 1 to {len(STAGES)}"
+            )
+        _draw_fit(Path(STAGES[number - 1]).stem, doc, x, y, y_pred, args.show)
+
+
+def _draw_fit(name: str, doc: str, x: Any, y: Any, y_pred: Any, show: bool) -> None:
     x, y, y_pred = to_numpy(x), to_numpy(y), to_numpy(y_pred)
     coefficients, floor = least_squares_cubic(x, y)
     best = np.polynomial.polynomial.polyval(x, coefficients)
     loss = float(np.square(y_pred - y).sum())
-    number = int(doc.split(":", 1)[0].removeprefix("Stage "))
-    if not 1 <= number <= len(STAGES):
-        raise ValueError(f"no stage {number}: a stage's docstring opens with 'Stage N: ', N from 1 to {len(STAGES)}")
-    name = Path(STAGES[number - 1]).stem
-    show = args.show
 
     figure = new_figure(show, figsize=(8, 6.5), layout="constrained")
     fit_axes, residual_axes = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))

@@ -27,12 +27,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import torch
 
 # Run as a script, this file still finds plotting and tools.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotting  # noqa: E402
+
+# Before torch is imported, which takes seconds: a Ctrl-C then ends as one later does.
+if __name__ == "__main__":
+    plotting.run_as_program()
+
+import torch  # noqa: E402
+
 from tools.stages import ROOT, STAGES, TORCH_STAGES, parse_log, resolve_stages, stage_defaults, stage_number  # noqa: E402
 
 SIZES = (2_000, 20_000, 200_000, 2_000_000)
@@ -101,6 +107,9 @@ def measure(stage: str, points: int, steps: int, device: str) -> Measurement:
     sys.argv, sys.stdout, sys.stderr = argv, log, messages
     try:
         runpy.run_path(str(ROOT / stage), run_name="__main__")
+    except plotting.Stopped:
+        # A signal to the benchmark, not the stage's own exit.
+        raise
     except SystemExit as stop:
         # A string is the stage's own message; else its last line on stderr says why (status 0: none).
         if isinstance(stop.code, str):
@@ -248,19 +257,25 @@ def parse_arguments(argv: Sequence[str] | None) -> Namespace:
     except ValueError as error:
         parser.error(f"argument --device: {error}")
     sizes = args.sizes.split(",") if args.sizes else []
-    # The output's folder is checked now, not after minutes of timing.
+    # The output is checked now, not after minutes of timing. It is written to a file beside
+    # it, then renamed, so its folder must take new files.
     folder = args.output.resolve().parent
     writable = folder.is_dir() and os.access(folder, os.W_OK)
-    if any(not size.isdigit() or int(size) < 4 for size in sizes):
-        parser.error("argument --sizes: whole numbers, each 4 or more")
+    if not all(size.isdigit() for size in sizes):
+        parser.error("argument --sizes: comma-separated whole numbers")
+    for size in sizes:
+        try:
+            plotting.check_points(int(size))
+        except ValueError as error:
+            parser.error(f"argument --sizes: {error}")
     if args.steps is not None and (args.steps < 10 or args.steps % 10):
         parser.error("argument --steps: must be a positive multiple of 10")
-    if not args.stages:
-        parser.error("argument --stages: name at least one stage")
     if args.output.suffix != ".json":
         parser.error("argument --output: must end in .json")
-    if not writable:
-        parser.error(f"argument --output: cannot write into {folder}")
+    if args.output.is_dir():
+        parser.error(f"argument --output: {args.output} is a folder")
+    if not writable or (args.output.exists() and not os.access(args.output, os.W_OK)):
+        parser.error(f"argument --output: cannot write {args.output}")
     args.sizes = sorted({int(size) for size in sizes})
     return args
 
@@ -278,22 +293,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps = args.steps or max(10, min(2000, 10 * round(6e6 / points)))
         if device == "cpu" or stage in TORCH_STAGES:
             plan.append((stage, points, steps, device))
-    measurements = []
-    for number, (stage, points, steps, device) in enumerate(plan, 1):
-        run = measure(stage, points, steps, device)
-        measurements.append(run)
-        outcome = run.error or f"{format_seconds(statistics.median(run.seconds_per_step))} per step"
-        print(f"[{number}/{len(plan)}] {stage}, {points:,} points, {steps} steps, {device}: {outcome}", file=sys.stderr)
     metadata = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": METHOD}
     metadata["devices"] = {device: device_name(device) for device in devices}
     metadata |= {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
     metadata |= {"cpu_count": os.cpu_count(), "numpy": np.__version__}
-    results = {"metadata": metadata, "rows": result_rows(measurements)}
+    measurements: list[Measurement] = []
+    results = {"metadata": metadata, "rows": []}
+    save(results, args.output)
+    for number, (stage, points, steps, device) in enumerate(plan, 1):
+        run = measure(stage, points, steps, device)
+        measurements.append(run)
+        # Saved after every run, so that however the benchmark ends, the runs it finished are kept.
+        results = {"metadata": metadata, "rows": result_rows(measurements)}
+        save(results, args.output)
+        outcome = run.error or f"{format_seconds(statistics.median(run.seconds_per_step))} per step"
+        print(f"[{number}/{len(plan)}] {stage}, {points:,} points, {steps} steps, {device}: {outcome}", file=sys.stderr)
     print(markdown_table(results), end="")
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
     if not args.no_figure:
-        draw_figure(results, args.output.stem)
+        with plotting.drawing(args.output.stem):
+            draw_figure(results, args.output.stem)
     return 0
+
+
+def save(results: dict[str, Any], path: Path) -> None:
+    """Write the results to `path` whole or not at all: first beside it, then renamed over
+    it, so that a benchmark stopped while writing cannot leave half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(json.dumps(results, indent=2) + "\n")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

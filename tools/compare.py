@@ -165,11 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nFitted models\n")
         print(model_table(logs, best))
         if not args.no_figure:
-            draw_losses(logs, best[1], args.show)
+            with plotting.drawing("of the losses"):
+                draw_losses(logs, best[1], args.show)
     for run in failed:
         print(f"{run.stage} failed (exit status {run.returncode}): {run.error}", file=sys.stderr)
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
+    plotting.run_as_program()
     sys.exit(main())

@@ -11,8 +11,10 @@ from __future__ import annotations
 import ast
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +43,8 @@ def stage_number(stage: str) -> int:
 
 def resolve_stages(names: Iterable[str]) -> list[str]:
     """Stage file names from what a user types: `fit_nn.py`, `fit_nn`, `nn` or `5`, alone or
-    separated by commas; each stage once, in the order first named."""
+    separated by commas; each stage once, in the order first named. Naming none (`''` or
+    `,`) is a ValueError too, as a tool has nothing to run then."""
     resolved: list[str] = []
     for name in (part for text in names for part in text.split(",") if part):
         for stage in STAGES:
@@ -51,6 +54,8 @@ def resolve_stages(names: Iterable[str]) -> list[str]:
                 break
         else:
             raise ValueError(f"unknown stage {name!r}; choose from 1-8 or {', '.join(STAGES)}")
+    if not resolved:
+        raise ValueError("name at least one stage")
     return resolved
 
 
@@ -183,27 +188,56 @@ def stage_command(stage: str, *args: str, device: str | None = None) -> list[str
     return [sys.executable, str(ROOT / stage), *args]
 
 
+class StageProcesses:
+    """The stage processes a tool has started, so that it can stop every one of them when it
+    is itself stopped (Ctrl-C, SIGTERM), instead of leaving them to run on as orphans."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen[str]] = set()
+        self.stopped = False
+
+    def run(self, command: Sequence[str], **options: Any) -> tuple[int, str, str]:
+        """Run the command to its end and return its exit status, stdout and stderr. Once
+        stop() has been called it starts nothing, and returns what a process SIGTERM ended
+        would have."""
+        with self._lock:
+            if self.stopped:
+                return -signal.SIGTERM, "", ""
+            process = subprocess.Popen(command, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)
+            self._running.add(process)
+        try:
+            stdout, stderr = process.communicate()
+        finally:
+            with self._lock:
+                self._running.discard(process)
+        return process.returncode, stdout, stderr
+
+    def stop(self) -> None:
+        """Stop every process still running, and start no more."""
+        with self._lock:
+            self.stopped = True
+            for process in self._running:
+                process.terminate()
+
+
 def run_stage(
     stage: str,
     args: Sequence[str] = (),
     device: str | None = None,
     threads: int | None = None,
     cwd: Path | None = None,
+    processes: StageProcesses | None = None,
 ) -> StageRun:
     """Run one stage as its own process, as a learner would, and keep what it printed."""
     env = dict(os.environ)
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
     start = time.perf_counter()
-    done = subprocess.run(
-        stage_command(stage, *args, device=device),
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
+    returncode, stdout, stderr = (processes or StageProcesses()).run(
+        stage_command(stage, *args, device=device), env=env, cwd=cwd, stdin=subprocess.DEVNULL
     )
-    return StageRun(stage, done.returncode, done.stdout, done.stderr, time.perf_counter() - start)
+    return StageRun(stage, returncode, stdout, stderr, time.perf_counter() - start)
 
 
 def run_stages(
@@ -218,18 +252,26 @@ def run_stages(
     each one's run in the order given. on_finish hears of each run as it ends.
 
     The stages with the most steps (stage 8 trains three times as long) start first: left to
-    the end, one would run alone on one core while the others stood idle.
+    the end, one would run alone on one core while the others stood idle. Whatever stops
+    this function (Ctrl-C, a signal raising Stopped) stops the stages it started too, and
+    nothing more is heard of them.
     """
     jobs = min(jobs or os.cpu_count() or 1, len(stages))
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    processes = StageProcesses()
 
     def run(stage: str) -> StageRun:
-        outcome = run_stage(stage, args, device, threads, cwd)
-        if on_finish is not None:
+        outcome = run_stage(stage, args, device, threads, cwd, processes)
+        if on_finish is not None and not processes.stopped:
             on_finish(outcome)
         return outcome
 
     longest_first = sorted(stages, key=lambda stage: -stage_defaults(stage)["steps"])
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        runs = {outcome.stage: outcome for outcome in pool.map(run, longest_first)}
+        try:
+            runs = {outcome.stage: outcome for outcome in pool.map(run, longest_first)}
+        except BaseException:
+            # Before the pool's end waits for its threads, which wait for their stages.
+            processes.stop()
+            raise
     return {stage: runs[stage] for stage in stages}
