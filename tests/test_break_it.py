@@ -157,6 +157,8 @@ def test_the_command_line_shows_runs_and_explains_a_breakage_and_leaves_the_stag
     assert break_it.diff(breakage) in done.stdout
     assert f"error: {inside.last_error_line}\nexit status {inside.returncode}\n" in done.stdout
     assert inside.stdout in done.stdout
+    # The DeprecationWarning torch gives for the instance: filtered and shown as Python would.
+    assert inside.warnings and all(f"warning: {warning}\n" in done.stdout for warning in inside.warnings)
     assert breakage.why in done.stdout
     assert breakage.command == "python tools/break_it.py 4 no-apply"
 

@@ -19,6 +19,7 @@ import difflib
 import io
 import math
 import random
+import re
 import runpy
 import shutil
 import signal
@@ -189,8 +190,8 @@ BREAKAGES: tuple[Breakage, ...] = (
         "This is grad_b's line copied for c with x**2 left as x, so c now steps along b's gradient, "
         "which says nothing about c. The loss falls at first, then creeps up and stays far above the "
         "floor: b and d come out near the least-squares values, but a and c, which should be about "
-        "zero, do not: a wrong hand-derived gradient runs without a word, which is one reason stage 3 "
-        "hands this job to autograd.",
+        "zero, do not. Nothing warns of a wrong hand-derived gradient, which is one reason stage 3 "
+        "hands the job to autograd.",
         EndsAbove(100),
     ),
     Breakage(
@@ -328,8 +329,9 @@ BREAKAGES: tuple[Breakage, ...] = (
         "c = torch.randn((), dtype=dtype).to(args.device).requires_grad_()\n"
         "d = torch.randn((), dtype=dtype).to(args.device).requires_grad_()\n",
         _QUICK,
-        "From the seeded random start of stages 2 and 3, c + d x lies far outside the fixed start's "
-        "range, where P3 is much steeper, so the first loss is far higher and so are its gradients. At "
+        "From the seeded random start of stages 2 and 3, c + d x reaches far beyond the fixed start's "
+        "range, to about -4, where P3 is much steeper, so the first loss is far higher and so are its "
+        "gradients. At "
         "this stage's rate the very first step overshoots, and the loss overflows at the next. The "
         "lesson starts near the answer, where this rate is safe.",
         Diverges(),
@@ -381,7 +383,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "A new RMSprop has no running average yet, so every step is its first: the average is then "
         "1 - alpha = 0.01 of the squared gradient, and each parameter moves by ten times the rate, "
         "whatever its gradient's size. Steps of a fixed size cannot settle, so the fit soon hops back "
-        "and forth between the same points, the log repeats one loss far above the floor.",
+        "and forth between the same points, and the log repeats one loss far above the floor.",
         EndsAbove(10),
     ),
     Breakage(
@@ -471,6 +473,12 @@ class BrokenRun:
             return ""
         lines = [line for line in self.stderr.splitlines() if line.strip()]
         return lines[-1] if lines else ""
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings the run printed, each as `Category: message`, without the file and
+        line it came from (a temporary copy's, or torch's)."""
+        return [match[1] for match in re.finditer(r"^\S.*?:\d+: (\w+Warning: .*)$", self.stderr, re.MULTILINE)]
 
     @property
     def command(self) -> str:
@@ -679,6 +687,7 @@ def report(runs: Sequence[BrokenRun]) -> str:
     for run in runs:
         lines += ["", f"$ python {breakage.stage} {' '.join(run.args)}    # the broken copy"]
         lines += run.stdout.rstrip("\n").splitlines()
+        lines += [f"warning: {warning}" for warning in run.warnings]
         if run.returncode:
             lines.append(f"error: {run.last_error_line}")
         lines.append(f"exit status {run.returncode}")
