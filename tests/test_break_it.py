@@ -34,12 +34,13 @@ def unbroken(breakage: Breakage) -> Breakage:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[tuple[str, str, tuple[str, ...]], list[BrokenRun]]:
-    """Runs made so far, by (stage, new text, flags): each broken or unbroken run once."""
+    """Runs made so far, by (stage, the text run, flags): each broken copy run once, and each
+    stage unbroken once for each set of flags its breakages use."""
     return {}
 
 
 def runs_of(breakage: Breakage, cache: dict) -> list[BrokenRun]:
-    key = (breakage.stage, breakage.new, breakage.args)
+    key = (breakage.stage, break_it.broken_source(breakage), breakage.args)
     if key not in cache:
         cache[key] = [break_it.run(breakage, in_process=True) for _ in range(breakage.expect.runs)]
     return cache[key]
@@ -112,6 +113,13 @@ def test_a_diverging_breakage_ends_with_the_stages_own_message(runs: dict) -> No
     diverging = [breakage for breakage in BREAKAGES if isinstance(breakage.expect, Diverges)]
     (run,) = runs_of(diverging[0], runs)
     assert run.returncode == 1 and run.last_error_line.startswith("step ")
+
+
+def test_device_is_passed_to_a_torch_stage_and_no_figure_is_drawn() -> None:
+    numpy_stage, torch_stage = BY_KEY["fit_numpy.py:sign-flipped"], BY_KEY["fit_tensor.py:requires-grad"]
+    assert break_it.run_args(torch_stage, "cpu") == (*torch_stage.args, "--no-figure", "--device", "cpu")
+    assert break_it.run_args(numpy_stage, "cpu") == (*numpy_stage.args, "--no-figure")
+    assert break_it.run_args(torch_stage) == (*torch_stage.args, "--no-figure")
 
 
 def test_a_run_in_this_process_puts_the_process_back() -> None:
