@@ -4,7 +4,10 @@ import contextlib
 import io
 import json
 import math
+import os
 import runpy
+import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import torch
 import plotting
 from tools import benchmark
 from tools.benchmark import Measurement, default_sizes, free_memory, main, measure, result_rows
+from tools.stages import ROOT
 
 TINY = ["--sizes", "200,400", "--steps", "20", "--stages", "1,2", "--device", "cpu", "--no-figure"]
 TINY_RUNS = {(stage, points) for stage in ("fit_numpy.py", "fit_tensor.py") for points in (200, 400)}
@@ -104,14 +108,17 @@ def test_the_learning_rate_is_scaled_to_the_points(monkeypatch: pytest.MonkeyPat
         ["--no-figure=yes"],
         ["--sizes", "many"],
         ["--sizes", "2000,3"],
+        ["--sizes", str(10**40)],
         ["--steps", "15"],
         ["--steps", "0"],
         ["--steps", "ten"],
         ["--stages", "9"],
         ["--stages", ","],
+        ["--stages", ""],
         ["--device", "bogus"],
         ["--output", "results.txt"],
         ["--output", "/no/such/folder/results.json"],
+        ["--output", "folder.json"],
     ],
     ids=" ".join,
 )
@@ -120,6 +127,7 @@ def test_bad_input_is_one_line_and_exit_status_2(
 ) -> None:
     # Should a check let the input through, no benchmark runs and nothing is written outside tmp_path.
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.json").mkdir()
     monkeypatch.setattr(benchmark, "measure", lambda *run: pytest.fail(f"{arguments} started a run"))
     with pytest.raises(SystemExit) as exit:
         main(arguments)
@@ -200,3 +208,44 @@ def test_figure_is_drawn(tiny_run: tuple[dict[str, Any], str, str], figures_else
     path = benchmark.draw_figure({"metadata": metadata, "rows": [*results["rows"], *gpu]}, "benchmark_scaling")
     assert path == figures_elsewhere / "benchmark_scaling.png"
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def _benchmark(*arguments: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "benchmark.py"), "--device", "cpu", "--no-figure", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def test_an_output_that_cannot_show_a_character_costs_that_character(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    tool = _benchmark(
+        "--sizes", "100", "--stages", "1", "--steps", "10", "--output", str(output), PYTHONIOENCODING="ascii"
+    )
+    out, err = tool.communicate(timeout=120)
+    assert tool.returncode == 0, err
+    # Each "µs" in the table, as "?s".
+    assert "| fit_numpy.py | 100 | cpu |" in out and " ?s |" in out
+    assert len(json.loads(output.read_text())["rows"]) == 1
+
+
+def test_sigterm_ends_the_benchmark_with_one_line_and_the_runs_it_finished_saved(tmp_path: Path) -> None:
+    # 1000 steps take a fraction of a second at 100 points, minutes at a million.
+    output = tmp_path / "results.json"
+    tool = _benchmark("--sizes", "100,1000000", "--stages", "1", "--steps", "1000", "--output", str(output))
+    try:
+        first_line = tool.stderr.readline()
+        tool.send_signal(signal.SIGTERM)
+        out, err = tool.communicate(timeout=60)
+    finally:
+        tool.kill()
+    assert first_line.startswith("[1/2] fit_numpy.py, 100 points")
+    assert tool.returncode == 128 + signal.SIGTERM
+    assert (out, err) == ("", "benchmark.py: terminated\n")
+    [row] = json.loads(output.read_text())["rows"]
+    assert row["points"] == 100 and row["valid"]
+    assert [path.name for path in tmp_path.iterdir()] == ["results.json"]

@@ -1,15 +1,20 @@
 """plotting.command_line, the one command line every stage takes: its flags, bad input,
-the device, and how a run ends when it is interrupted or its reader goes away."""
+the device, and how a stage's process ends, whatever ends it: a signal, a reader that goes
+away, an output stream closed or full, too little memory. And that a stage run inside
+another program leaves that program as it was."""
 
 from __future__ import annotations
 
 import os
 import re
+import runpy
+import select
 import signal
 import subprocess
 import sys
-from pathlib import Path
+from collections.abc import Sequence
 
+import numpy as np
 import pytest
 import torch
 
@@ -32,6 +37,10 @@ BAD_ARGUMENTS = [
     ["--learning-rate", "-1e-6"],
     ["--learning-rate", "nan"],
     ["--learning-rate", "inf"],
+    # Above the largest float32: torch.optim could not store it in its update.
+    ["--learning-rate", "1e39"],
+    # More points than any machine's memory holds.
+    ["--points", str(10**15)],
     ["--device", "bogus"],
     ["--device", "cuda:99"],
     ["--device", "meta"],
@@ -41,12 +50,6 @@ BAD_ARGUMENTS = [
 
 def read(*argv: str, device: str | None = "auto"):
     return plotting.command_line(DOC, steps=300, learning_rate=2e-5, device=device, argv=list(argv))
-
-
-@pytest.fixture(autouse=True)
-def keep_the_process_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
-    # command_line installs an excepthook for the whole process; the tests put it back.
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
 
 
 def test_defaults_are_the_stages_own() -> None:
@@ -120,47 +123,144 @@ def test_usable_device_refuses_a_device_that_holds_no_numbers() -> None:
         plotting.usable_device("meta")
 
 
-def _headless_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND")}
-    return {**env, **extra}
+def test_a_bad_stage_args_is_one_line_and_exit_status_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Called from this test module, not __main__, command_line has no command line of the
+    # stage's own and reads STAGE_ARGS, as in a notebook.
+    monkeypatch.setenv(plotting.ARGS_VARIABLE, "--steps '20")
+    with pytest.raises(SystemExit) as exit:
+        plotting.command_line(DOC, steps=300, learning_rate=2e-5)
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{os.path.basename(sys.argv[0])}: error: STAGE_ARGS: No closing quotation"
+    ]
 
 
-def test_a_pipe_closed_early_ends_the_stage_quietly(tmp_path: Path) -> None:
-    # Unbuffered, the stage writes each line as it logs it, so once head has its three
-    # lines and leaves, the next line meets a closed pipe.
-    errors = tmp_path / "stderr.txt"
-    command = f"'{sys.executable}' '{ROOT / 'fit_numpy.py'}' --steps 1000 --no-figure 2>'{errors}' | head -3"
-    done = subprocess.run(
-        command, shell=True, capture_output=True, text=True, env=_headless_env(PYTHONUNBUFFERED="1"), timeout=120
-    )
-    assert len(done.stdout.splitlines()) == 3
-    assert errors.read_text() == ""
+def _what_a_program_may_change() -> tuple[object, ...]:
+    handlers = [signal.getsignal(getattr(signal, name)) for name in plotting.ENDINGS if hasattr(signal, name)]
+    return sys.excepthook, sys.stdout, sys.stderr, np.geterr(), handlers
 
 
-def test_ctrl_c_ends_the_stage_with_one_line_and_status_130() -> None:
-    stage = subprocess.Popen(
-        [sys.executable, str(ROOT / "fit_numpy.py"), "--steps", "100000000", "--no-figure"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_headless_env(PYTHONUNBUFFERED="1"),
-    )
+@pytest.mark.parametrize(
+    "run_name, argv, steps",
+    [
+        # Run as __main__ by a program that sets sys.argv (the benchmark, these tests), a
+        # stage reads that.
+        ("__main__", ["fit_numpy.py", "--steps", "20"], 20),
+        # Imported, it never reads its host's flags, but STAGE_ARGS.
+        ("fit_numpy", ["host.py", "--a-flag-of-the-host"], 40),
+    ],
+)
+def test_a_stage_run_inside_another_program_leaves_that_program_as_it_was(
+    run_name: str, argv: list[str], steps: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", [*argv, "--no-figure"] if run_name == "__main__" else argv)
+    monkeypatch.setenv(plotting.ARGS_VARIABLE, "--steps 40 --no-figure")
+    before = _what_a_program_may_change()
+    stage = runpy.run_path(str(ROOT / "fit_numpy.py"), run_name=run_name)
+    assert stage["args"].steps == steps
+    assert _what_a_program_may_change() == before
+
+
+def _start(args: Sequence[str], ignored: Sequence[signal.Signals] = (), **options: object) -> subprocess.Popen[str]:
+    """Start the NumPy stage as a terminal would, whose signal handling (in plotting) every
+    stage shares, with SIGINT and SIGHUP at their defaults unless named in `ignored`. The
+    tests may run with them ignored (`pytest &` in a script ignores SIGINT, nohup SIGHUP),
+    and a child inherits a signal ignored; one its parent catches starts at its default."""
+    hearing = [getattr(signal, name) for name in ("SIGINT", "SIGHUP") if hasattr(signal, name)]
+    before = {number: signal.getsignal(number) for number in hearing}
+    for number in hearing:
+        signal.signal(number, signal.SIG_IGN if number in ignored else signal.default_int_handler)
     try:
-        first_line = stage.stdout.readline()  # the loop has started
-        stage.send_signal(signal.SIGINT)
+        streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL, **options}
+        return subprocess.Popen([sys.executable, str(ROOT / "fit_numpy.py"), *args], text=True, **streams)
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+def _first_line(stage: subprocess.Popen[str]) -> str:
+    """The first line of the stage's log, which it writes as soon as it prints it."""
+    assert select.select([stage.stdout], [], [], 60)[0], "no line within 60 s: the log waits in a buffer"
+    return stage.stdout.readline()
+
+
+LONG_RUN = ["--steps", "100000000", "--no-figure"]
+
+
+@pytest.mark.parametrize("name", [name for name in plotting.ENDINGS if hasattr(signal, name)])
+def test_a_signal_ends_the_stage_with_its_log_kept_one_line_and_the_shells_status(name: str) -> None:
+    number = getattr(signal, name)
+    stage = _start(LONG_RUN)
+    try:
+        first_line = _first_line(stage)
+        stage.send_signal(number)
         out, err = stage.communicate(timeout=60)
     finally:
         stage.kill()
     assert first_line.startswith("0 ")
-    assert stage.returncode == 130
-    assert err.splitlines() == ["fit_numpy.py: interrupted"]
+    assert stage.returncode == 128 + number
+    assert err.splitlines() == [f"fit_numpy.py: {plotting.ENDINGS[name]}"]
 
 
-def test_outside_a_kernel_the_command_line_is_read_though_jupyter_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Starting a kernel for the notebook tests loads ipykernel into this process too; only
-    # a process that is a kernel reads STAGE_ARGS.
-    pytest.importorskip("ipykernel")
-    monkeypatch.setattr(sys, "argv", ["fit_tensor.py", "--steps", "20"])
-    monkeypatch.setenv(plotting.ARGS_VARIABLE, "--steps 40")
-    args = plotting.command_line(DOC, steps=300, learning_rate=2e-5)
-    assert args.steps == 20 and not args.show
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on Windows")
+def test_a_signal_ignored_when_the_stage_starts_stays_ignored() -> None:
+    # nohup starts its command with SIGHUP ignored, so that it outlives the terminal.
+    stage = _start(LONG_RUN, ignored=[signal.SIGHUP])
+    try:
+        _first_line(stage)
+        stage.send_signal(signal.SIGHUP)
+        stage.send_signal(signal.SIGTERM)
+        out, err = stage.communicate(timeout=60)
+    finally:
+        stage.kill()
+    assert stage.returncode == 128 + signal.SIGTERM
+    assert err.splitlines() == ["fit_numpy.py: terminated"]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--steps", "10", "--no-figure"]], ids=" ".join)
+def test_a_reader_gone_before_the_first_line_ends_the_stage_quietly(args: list[str]) -> None:
+    # A pipe whose reader has already left, as in `python fit_numpy.py --help | true`.
+    reader, writer = os.pipe()
+    os.close(reader)
+    stage = _start(args, stdout=writer)
+    os.close(writer)
+    err = stage.communicate(timeout=60)[1]
+    assert err == ""
+    assert stage.returncode == -signal.SIGPIPE
+
+
+def _run_in_a_shell(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", "-c", command, "sh", sys.executable, str(ROOT / "fit_tensor.py"), str(ROOT / "fit_numpy.py")],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
+def test_the_log_does_not_need_stderr_and_stderr_never_joins_the_log() -> None:
+    # "$1" is Python, "$2" a torch stage, which writes its device on stderr before the loop.
+    full = _run_in_a_shell('"$1" "$2" --steps 10 --no-figure 2>/dev/full')
+    closed = _run_in_a_shell('"$1" "$2" --steps 10 --no-figure 2>&-')
+    assert full.returncode == closed.returncode == 0
+    assert full.stdout == closed.stdout
+    assert len(full.stdout.splitlines()) == 12 and full.stdout.splitlines()[-1].startswith("Result: y = ")
+
+
+def test_a_closed_stdout_is_said_on_stderr_and_the_run_fails() -> None:
+    done = _run_in_a_shell('"$1" "$3" --steps 10 --no-figure >&-')
+    assert done.returncode == 1
+    assert done.stderr == "fit_numpy.py: stdout is closed, so there is nowhere to print the results\n"
+
+
+def test_too_little_memory_for_the_points_is_one_line_naming_the_size() -> None:
+    # 1.5 GB of address space: enough for Python and NumPy, not for a few arrays of 100
+    # million float64 points, which the machine's memory would hold.
+    done = _run_in_a_shell('ulimit -v 1500000 && "$1" "$3" --points 100000000 --steps 10 --no-figure')
+    assert done.returncode == 1
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith("fit_numpy.py: not enough memory, try fewer --points: ") and "(100000000,)" in line

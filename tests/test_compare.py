@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +14,7 @@ import pytest
 
 import plotting
 from tools import compare, stages
-from tools.stages import STAGES, StageRun, parse_log
+from tools.stages import ROOT, STAGES, StageRun, parse_log
 
 
 def test_loss_table_has_a_row_per_logged_step_and_the_floor(default_runs: dict[str, StageRun], floor: float) -> None:
@@ -71,13 +75,59 @@ def test_a_failing_stage_is_named_and_the_others_still_shown(
 
 
 @pytest.mark.parametrize(
-    "arguments", [["9"], ["nonsense"], ["--jobs", "0"], ["--bogus"], ["--device", "no-such-device"]]
+    "arguments", [["9"], ["nonsense"], [""], [","], ["--jobs", "0"], ["--bogus"], ["--device", "no-such-device"]]
 )
 def test_bad_arguments_are_one_line_and_exit_status_2(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
         compare.main(arguments)
     assert exit.value.code == 2
     assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from Linux's /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The parent's id is the second field after the name, which may hold spaces.
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry.name))
+    return children
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the stage processes in Linux's /proc")
+def test_sigterm_stops_every_stage_it_started_with_one_line() -> None:
+    # Stage 1 ends in a second or two, while stage 8, three times as long, still runs.
+    tool = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "compare.py"), "1", "8", "--device", "cpu", "--no-figure"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        first_line = tool.stderr.readline()
+        running = _children(tool.pid)
+        tool.send_signal(signal.SIGTERM)
+        out, err = tool.communicate(timeout=60)
+    finally:
+        tool.kill()
+    assert first_line.startswith("[1/2] fit_numpy.py in ")
+    assert running and not any(_running(pid) for pid in running)
+    assert tool.returncode == 128 + signal.SIGTERM
+    assert (out, err) == ("", "compare.py: terminated\n")
 
 
 def test_every_stage_name_form_resolves() -> None:

@@ -1,4 +1,4 @@
-"""The figure every stage draws: from any folder, without a display, and when it cannot be saved."""
+"""The figure every stage draws: from any folder, without a display, and when it cannot be drawn or saved."""
 
 from __future__ import annotations
 
@@ -25,11 +25,14 @@ def _copy_of_the_project(tmp_path: Path) -> Path:
     return project
 
 
-def _run(project: Path, stage: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # No display, and no backend chosen for matplotlib: as on a headless machine.
-    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND")}
+def _run(
+    project: Path, stage: str, *args: str, cwd: Path, python: tuple[str, ...] = (), **extra: str
+) -> subprocess.CompletedProcess[str]:
+    # No display, and no backend chosen for matplotlib: as on a headless machine, unless
+    # `extra` sets one.
+    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND")} | extra
     return subprocess.run(
-        [sys.executable, str(project / stage), *args],
+        [sys.executable, *python, str(project / stage), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -69,11 +72,19 @@ def test_no_figure_draws_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_figure_that_cannot_be_saved_is_reported_and_the_results_stand(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cause", ["a file where its folder should be", "a backend that does not exist", "python -OO"])
+def test_a_figure_that_cannot_be_drawn_is_one_line_and_the_results_stand(tmp_path: Path, cause: str) -> None:
     project = _copy_of_the_project(tmp_path)
-    (project / "figures").write_text("a file where the folder should be")
-    done = _run(project, "fit_tensor.py", "--steps", "10", cwd=tmp_path)
+    python, extra = (), {}
+    if cause == "a file where its folder should be":
+        (project / "figures").write_text(cause)
+    elif cause == "a backend that does not exist":
+        extra["MPLBACKEND"] = "no-such-backend"
+    else:
+        # -OO removes the docstrings, and with them the stage's name.
+        python = ("-OO",)
+    done = _run(project, "fit_numpy.py", "--steps", "10", cwd=tmp_path, python=python, **extra)
     assert done.returncode == 0
     assert done.stdout.splitlines()[-1].startswith("Result: y = ")
-    assert "could not save the figure" in done.stderr
-    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("could not draw the figure of this stage: ")

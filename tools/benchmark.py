@@ -106,7 +106,9 @@ def measure(stage: str, points: int, steps: int, device: str) -> Measurement:
     saved = (sys.argv, sys.stdout, sys.stderr)
     sys.argv, sys.stdout, sys.stderr = argv, log, messages
     try:
-        runpy.run_path(str(ROOT / stage), run_name="__main__")
+        # NumPy's overflow warnings quieted, as the stage quiets them when it is the program.
+        with np.errstate(over="ignore", invalid="ignore"):
+            runpy.run_path(str(ROOT / stage), run_name="__main__")
     except plotting.Stopped:
         # A signal to the benchmark, not the stage's own exit.
         raise
