@@ -33,16 +33,16 @@ def unbroken(breakage: Breakage) -> Breakage:
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[tuple[str, str, tuple[str, ...]], list[BrokenRun]]:
+def runs() -> dict[tuple[str, str, tuple[str, ...]], BrokenRun]:
     """Runs made so far, by (stage, the text run, flags): each broken copy run once, and each
     stage unbroken once for each set of flags its breakages use."""
     return {}
 
 
-def runs_of(breakage: Breakage, cache: dict) -> list[BrokenRun]:
+def run_of(breakage: Breakage, cache: dict) -> BrokenRun:
     key = (breakage.stage, break_it.broken_source(breakage), breakage.args)
     if key not in cache:
-        cache[key] = [break_it.run(breakage, in_process=True) for _ in range(breakage.expect.runs)]
+        cache[key] = break_it.run(breakage, in_process=True)
     return cache[key]
 
 
@@ -77,15 +77,15 @@ def test_a_breakage_whose_text_is_gone_says_so() -> None:
 
 @pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breakage: breakage.key)
 def test_the_broken_run_goes_wrong_as_it_says(breakage: Breakage, runs: dict) -> None:
-    broken = runs_of(breakage, runs)
-    assert breakage.expect.holds(broken), (breakage.expect, broken[0].stdout[-500:], broken[0].stderr[-500:])
+    broken = run_of(breakage, runs)
+    assert breakage.expect.holds(broken), (breakage.expect, broken.stdout[-500:], broken.stderr[-500:])
 
 
 @pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breakage: breakage.key)
 def test_the_unbroken_stage_with_the_same_flags_does_not(breakage: Breakage, runs: dict) -> None:
-    (run,) = runs_of(unbroken(breakage), runs)
+    run = run_of(unbroken(breakage), runs)
     assert run.returncode == 0 and run.last_error_line == "", run.stderr[-500:]
-    assert not breakage.expect.holds([run])
+    assert not breakage.expect.holds(run)
     # A breakage that the loss tells is told against a stage that reaches the floor; stage 8
     # is still coming down at its last step, even at its defaults.
     if isinstance(breakage.expect, EndsAbove | EndsBelow | FitAbove) and breakage.stage != STAGES[-1]:
@@ -94,24 +94,24 @@ def test_the_unbroken_stage_with_the_same_flags_does_not(breakage: Breakage, run
 
 def test_stage_2s_mean_loss_prints_another_number_but_fits_the_same(runs: dict) -> None:
     breakage = BY_KEY["fit_tensor.py:mean-loss"]
-    (broken,), (whole,) = runs_of(breakage, runs), runs_of(unbroken(breakage), runs)
+    broken, whole = run_of(breakage, runs), run_of(unbroken(breakage), runs)
     assert parse_log(broken.stdout).result == parse_log(whole.stdout).result
 
 
 def test_stage_5s_mean_loss_prints_a_loss_below_the_floor_from_a_fit_far_above_it(runs: dict) -> None:
-    (broken,) = runs_of(BY_KEY["fit_nn.py:mean-loss"], runs)
+    broken = run_of(BY_KEY["fit_nn.py:mean-loss"], runs)
     assert parse_log(broken.stdout).final_loss < break_it.floor(broken) < break_it.fitted_loss(broken)
 
 
 def test_an_optimizer_made_at_every_step_repeats_one_loss(runs: dict) -> None:
-    (broken,) = runs_of(BY_KEY["fit_optim.py:optimizer-in-loop"], runs)
+    broken = run_of(BY_KEY["fit_optim.py:optimizer-in-loop"], runs)
     losses = list(parse_log(broken.stdout).losses.values())
     assert len(set(losses[-5:])) == 1
 
 
 def test_a_diverging_breakage_ends_with_the_stages_own_message(runs: dict) -> None:
     diverging = [breakage for breakage in BREAKAGES if isinstance(breakage.expect, Diverges)]
-    (run,) = runs_of(diverging[0], runs)
+    run = run_of(diverging[0], runs)
     assert run.returncode == 1 and run.last_error_line.startswith("step ")
 
 
@@ -139,7 +139,7 @@ def test_a_run_in_this_process_puts_the_process_back() -> None:
 
 def test_a_run_in_its_own_process_prints_what_a_run_in_this_one_does(runs: dict) -> None:
     breakage = BY_KEY["fit_numpy.py:sign-flipped"]
-    (inside,), outside = runs_of(breakage, runs), break_it.run(breakage)
+    inside, outside = run_of(breakage, runs), break_it.run(breakage)
     assert (outside.returncode, outside.stdout, outside.last_error_line) == (
         inside.returncode,
         inside.stdout,
@@ -161,7 +161,7 @@ def test_the_command_line_shows_runs_and_explains_a_breakage_and_leaves_the_stag
     )
     assert done.returncode == 0, done.stderr
     assert {name: (ROOT / name).read_bytes() for name in files} == files
-    (inside,) = runs_of(breakage, runs)
+    inside = run_of(breakage, runs)
     assert break_it.diff(breakage) in done.stdout
     assert f"error: {inside.last_error_line}\nexit status {inside.returncode}\n" in done.stdout
     assert inside.stdout in done.stdout
