@@ -550,6 +550,9 @@ def _process_state_kept() -> Iterator[None]:
             warnings.showwarning = _show_warning
             # A new process seeds Python's random from the operating system; so does this run.
             random.seed()
+            # What plotting.command_line does for a stage that is the program being run: the
+            # loop reports an overflowing loss itself, so NumPy's warnings about it stay quiet.
+            np.seterr(over="ignore", invalid="ignore")
             yield
     finally:
         sys.argv, sys.excepthook = argv, excepthook

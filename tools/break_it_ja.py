@@ -6,7 +6,6 @@ then translate it again, and copy the new English here.
 """
 
 # Translated text: a sentence is one string, however long (as in tools/readme_ja.py).
-# ruff: noqa: E501
 
 WHY: dict[str, tuple[str, str]] = {
     "fit_numpy.py:grad-c-copied": (

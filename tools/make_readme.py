@@ -209,8 +209,11 @@ def _fenced(text: str, kind: str = "") -> list[str]:
 
 
 def breakage_output(run: break_it.BrokenRun) -> str:
-    """What a broken run showed: its log on stdout, then, if it failed, its error's last line."""
-    lines = run.stdout.rstrip("\n").splitlines()
+    """What a broken run showed: its log on stdout, then the warnings it printed, each once,
+    and, if it failed, its error's last line."""
+    # Where in torch's own build a warning was raised differs from one release to the next.
+    shown = [re.sub(r" \(Triggered internally at [^)]*\)", "", warning) for warning in run.warnings]
+    lines = run.stdout.rstrip("\n").splitlines() + list(dict.fromkeys(shown))
     if run.returncode != 0:
         lines.append(run.last_error_line)
     return "\n".join(lines)
@@ -219,7 +222,7 @@ def breakage_output(run: break_it.BrokenRun) -> str:
 def breakage_section(breakage: break_it.Breakage, run: break_it.BrokenRun, language: Language) -> list[str]:
     words = language.words
     section = [
-        f"#### {words['break_heading'].format(name=breakage.name)}",
+        f"### {words['break_heading'].format(name=breakage.name)}",
         "",
         words["break_intro"].format(command=run.command, stage=breakage.stage, flags=" ".join(breakage.args)),
         "",
