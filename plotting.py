@@ -11,7 +11,8 @@ so it works the same on a laptop, over ssh and in CI.
 Only a stage that is the program being run (`python fit_numpy.py`) changes its process, with
 run_as_program, as the tools do too: then every line is written as it is printed, a signal
 (Ctrl-C, SIGTERM, SIGHUP) ends the run with one line and the shell's status for it, a closed
-pipe ends it quietly, and stderr can neither fail the run nor write into the log. A stage
+pipe ends it quietly. Messages are written with say(), which a closed or full stderr cannot
+make fail the run or write into the log. A stage
 imported by another program, run as a notebook or run inside a tool leaves its host as it
 was, and takes its flags from STAGE_ARGS or from the sys.argv the tool set.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import io
 import os
 import shlex
 import signal
@@ -92,40 +92,14 @@ def usable_device(name: str) -> torch.device:
     return device
 
 
-class _Messages(io.TextIOBase):
-    """sys.stderr for a program run from the command line: each message is written at once,
-    a character its encoding lacks is escaped, and a message that cannot be written (stderr
-    closed or full) is dropped, rather than ending the run or failing again at exit."""
-
-    def __init__(self, stream: TextIO | None) -> None:
-        super().__init__()
-        # A closed stderr is None in Python, and its file descriptor may since have gone
-        # to a file torch opened: then nothing is written at all.
-        self._descriptor = None if stream is None else stream.fileno()
-        self._encoding = getattr(stream, "encoding", None) or "utf-8"
-
-    @property
-    def encoding(self) -> str:
-        return self._encoding
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        data = text.encode(self._encoding, "backslashreplace")
-        with contextlib.suppress(OSError):
-            while data and self._descriptor is not None:
-                data = data[os.write(self._descriptor, data) :]
-        return len(text)
-
-
-def say(message: str, stream: TextIO | None = None) -> None:
-    """Write one line on stderr (or `stream`) if it can be written; never on stdout, where
-    print would put it when stderr is closed, and never at the cost of the run."""
+def say(message: str, stream: TextIO | None = None, end: str = "\n") -> None:
+    """Write a line on stderr (or `stream`) if it can be written, at once, even with `end`
+    "" (the first half of a line); never on stdout, where print would put it when stderr is
+    closed, and never at the cost of the run."""
     stream = stream or sys.stderr
     if stream is not None:
         with contextlib.suppress(OSError, ValueError):
-            print(message, file=stream)
+            print(message, file=stream, end=end, flush=True)
 
 
 def _stop(stderr: TextIO, signum: int, frame: FrameType | None) -> None:
@@ -166,14 +140,14 @@ def run_as_program() -> None:
     SIGHUP raise Stopped; a signal the process started with ignored (SIGINT under `cmd &`
     in a script, SIGHUP under nohup) stays ignored, as its parent meant. A reader that stops
     early (`| head -3`) ends the run as it ends other programs, without a BrokenPipeError.
-    Messages go to a stderr that cannot fail the run, and a closed stdout ends it at once.
+    A closed stdout ends the run at once.
     """
-    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-        sys.stderr = _Messages(sys.stderr)
     if sys.stdout is None:
         sys.exit(f"{Path(sys.argv[0]).name}: stdout is closed, so there is nowhere to print the results")
     with contextlib.suppress(AttributeError):
         sys.stdout.reconfigure(line_buffering=True, errors="replace")
+    with contextlib.suppress(AttributeError):
+        sys.stderr.reconfigure(errors="backslashreplace")
     for name in ENDINGS:
         if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:
             signal.signal(getattr(signal, name), functools.partial(_stop, sys.stderr))

@@ -237,13 +237,16 @@ def test_sigterm_ends_the_benchmark_with_one_line_and_the_runs_it_finished_saved
     # 1000 steps take a fraction of a second at 100 points, minutes at a million.
     output = tmp_path / "results.json"
     tool = _benchmark("--sizes", "100,1000000", "--stages", "1", "--steps", "1000", "--output", str(output))
+    second = "[2/2] fit_numpy.py, 1,000,000 points, 1000 steps, cpu: "
     try:
         first_line = tool.stderr.readline()
+        # The second run has begun: the signal comes while the stage runs inside the benchmark.
+        begun = tool.stderr.read(len(second))
         tool.send_signal(signal.SIGTERM)
         out, err = tool.communicate(timeout=60)
     finally:
         tool.kill()
-    assert first_line.startswith("[1/2] fit_numpy.py, 100 points")
+    assert first_line.startswith("[1/2] fit_numpy.py, 100 points") and begun == second
     assert tool.returncode == 128 + signal.SIGTERM
     assert (out, err) == ("", "benchmark.py: terminated\n")
     [row] = json.loads(output.read_text())["rows"]

@@ -163,6 +163,11 @@ def test_a_stage_run_inside_another_program_leaves_that_program_as_it_was(
     assert _what_a_program_may_change() == before
 
 
+LONG_RUN = ["--steps", "100000000", "--no-figure"]
+# Python's own buffering, which the stage must not rely on, whatever the tests run under.
+BUFFERED = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+
+
 def _start(args: Sequence[str], ignored: Sequence[signal.Signals] = (), **options: object) -> subprocess.Popen[str]:
     """Start the NumPy stage as a terminal would, whose signal handling (in plotting) every
     stage shares, with SIGINT and SIGHUP at their defaults unless named in `ignored`. The
@@ -174,7 +179,7 @@ def _start(args: Sequence[str], ignored: Sequence[signal.Signals] = (), **option
         signal.signal(number, signal.SIG_IGN if number in ignored else signal.default_int_handler)
     try:
         streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL, **options}
-        return subprocess.Popen([sys.executable, str(ROOT / "fit_numpy.py"), *args], text=True, **streams)
+        return subprocess.Popen([sys.executable, str(ROOT / "fit_numpy.py"), *args], text=True, env=BUFFERED, **streams)
     finally:
         for number, handler in before.items():
             signal.signal(number, handler)
@@ -184,9 +189,6 @@ def _first_line(stage: subprocess.Popen[str]) -> str:
     """The first line of the stage's log, which it writes as soon as it prints it."""
     assert select.select([stage.stdout], [], [], 60)[0], "no line within 60 s: the log waits in a buffer"
     return stage.stdout.readline()
-
-
-LONG_RUN = ["--steps", "100000000", "--no-figure"]
 
 
 @pytest.mark.parametrize("name", [name for name in plotting.ENDINGS if hasattr(signal, name)])

@@ -140,7 +140,7 @@ def free_memory(device: str) -> int:
         # Missing (None cannot be called), or raising in this release: try the next one.
         with contextlib.suppress(Exception):
             return int(query(torch.device(device))[0])
-    print(f"torch cannot tell the free memory on {device}, so no sizes past 20M points", file=sys.stderr)
+    plotting.say(f"torch cannot tell the free memory on {device}, so no sizes past 20M points")
     return 0
 
 
@@ -303,13 +303,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = {"metadata": metadata, "rows": []}
     save(results, args.output)
     for number, (stage, points, steps, device) in enumerate(plan, 1):
+        # What runs now, and once it has run, how long a step took.
+        plotting.say(f"[{number}/{len(plan)}] {stage}, {points:,} points, {steps} steps, {device}: ", end="")
         run = measure(stage, points, steps, device)
         measurements.append(run)
         # Saved after every run, so that however the benchmark ends, the runs it finished are kept.
         results = {"metadata": metadata, "rows": result_rows(measurements)}
         save(results, args.output)
-        outcome = run.error or f"{format_seconds(statistics.median(run.seconds_per_step))} per step"
-        print(f"[{number}/{len(plan)}] {stage}, {points:,} points, {steps} steps, {device}: {outcome}", file=sys.stderr)
+        plotting.say(run.error or f"{format_seconds(statistics.median(run.seconds_per_step))} per step")
     print(markdown_table(results), end="")
     if not args.no_figure:
         with plotting.drawing(args.output.stem):

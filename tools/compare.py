@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with lock:
             finished += 1
             outcome = f"final loss {run.log.final_loss:.7g}" if run.ok else f"FAILED: {run.error}"
-            print(f"[{finished}/{len(stages)}] {run.stage} in {run.seconds:.1f} s, {outcome}", file=sys.stderr)
+            plotting.say(f"[{finished}/{len(stages)}] {run.stage} in {run.seconds:.1f} s, {outcome}")
 
     runs = run_stages(stages, ["--no-figure"], jobs=args.jobs, device=args.device, on_finish=report)
     logs = {stage: run.log for stage, run in runs.items() if run.ok}
@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with plotting.drawing("of the losses"):
                 draw_losses(logs, best[1], args.show)
     for run in failed:
-        print(f"{run.stage} failed (exit status {run.returncode}): {run.error}", file=sys.stderr)
+        plotting.say(f"{run.stage} failed (exit status {run.returncode}): {run.error}")
     return 1 if failed else 0
 
 

@@ -9,6 +9,7 @@ stages at once as a learner would, each as its own `python fit_*.py` process.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import signal
@@ -59,9 +60,11 @@ def resolve_stages(names: Iterable[str]) -> list[str]:
     return resolved
 
 
+@functools.cache
 def stage_defaults(stage: str) -> dict[str, Any]:
     """The defaults a stage sets in its one call to plotting.command_line, read from its
-    source without running it: {"steps": 10000, "learning_rate": 1e-06, ...}."""
+    source without running it: {"steps": 10000, "learning_rate": 1e-06, ...}. Read once a
+    process, so that a tool about to run a stage (the benchmark) starts it at once."""
     for node in ast.walk(ast.parse((ROOT / stage).read_text())):
         if isinstance(node, ast.Call) and ast.unparse(node.func) == "plotting.command_line":
             return {keyword.arg: ast.literal_eval(keyword.value) for keyword in node.keywords}
