@@ -26,6 +26,8 @@ from tools.stages import ROOT, STAGES, StageRun, run_stages, stage_command
 
 # A folder that is not the project's, as a learner elsewhere would run the stages from.
 _ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
+# The environment as the session found it, before any test changes it.
+_ENVIRON = dict(os.environ)
 
 
 def _default_runs() -> dict[str, StageRun]:
@@ -44,7 +46,7 @@ def _diverging_run() -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=_ELSEWHERE.name,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
+        env={**_ENVIRON, "PYTHONWARNINGS": "error"},
         stdin=subprocess.DEVNULL,
         timeout=120,
     )
@@ -53,8 +55,9 @@ def _diverging_run() -> subprocess.CompletedProcess[str]:
 # The runs made in the background, by the name of the fixture that hands them out.
 _BACKGROUND: dict[str, Callable[[], Any]] = {"default_runs": _default_runs, "diverging_run": _diverging_run}
 _started: dict[str, Future] = {}
-# One run at a time: run_stages itself keeps one process per core busy.
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-runs")
+# All at once: the diverging run is short, and waiting behind the stages' default runs it
+# would keep the last tests waiting on one core.
+_pool = ThreadPoolExecutor(max_workers=len(_BACKGROUND), thread_name_prefix="stage-runs")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,7 +66,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the runs that the selected tests need, the longest first."""
+    """Start the runs that the selected tests need."""
     needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in _BACKGROUND}
     for name in _BACKGROUND:
         if name in needed:
@@ -79,7 +82,7 @@ def pytest_sessionfinish() -> None:
 
 def _result(name: str) -> Any:
     if name not in _started:
-        # Asked for by a test that collection did not see (a plugin's, say): run it now.
+        # Asked for in a way collection does not see (request.getfixturevalue): run it now.
         _started[name] = _pool.submit(_BACKGROUND[name])
     return _started[name].result()
 
