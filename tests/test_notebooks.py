@@ -32,9 +32,12 @@ def _notebook_tools() -> tuple[ModuleType, ModuleType]:
     return jupytext, nbclient
 
 
-# What a fresh kernel would give the next stage, short of starting one (2.4 s of CPU, most
-# of a stage's 100 steps in a notebook): an empty namespace, its own folder as the working
-# directory, from which it imports its own copy of plotting, and no figure left open.
+# One kernel runs every stage in turn: starting one costs more CPU (2.4 s) than a stage's
+# 100 steps. This cell gives each stage what a fresh kernel would: an empty namespace, its
+# own folder as the working directory, from which it imports its own copy of plotting (else
+# its figure lands in the last stage's folder, and the test fails), and no figure open. What
+# a stage leaves outside the namespace, in torch's settings say, stays; that no stage needs
+# another's leftovers is shown by their default runs, each in a process of its own.
 FRESH_START = """
 import importlib, os, sys
 for name, module in list(sys.modules.items()):
@@ -67,14 +70,14 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.mark.parametrize("stage", STAGES)
 def test_stage_runs_as_a_notebook_with_its_log_and_figure_inline(stage: str, tmp_path: Path, kernel: Any) -> None:
     jupytext, nbclient = _notebook_tools()
+    from nbformat.v4 import new_code_cell
+
     # A copy of the stages, so that the figure lands in the copy's figures/.
     for name in (*STAGES, "plotting.py"):
         shutil.copy(ROOT / name, tmp_path)
     notebook = jupytext.read(tmp_path / stage)
     titles = [cell.metadata.get("title") for cell in notebook.cells]
     assert titles == CELLS
-    from nbformat.v4 import new_code_cell
-
     notebook.cells.insert(0, new_code_cell(FRESH_START.format(folder=str(tmp_path))))
     try:
         nbclient.NotebookClient(notebook, km=kernel, timeout=300).execute()
