@@ -10,11 +10,11 @@ so it works the same on a laptop, over ssh and in CI.
 
 Only a stage that is the program being run (`python fit_numpy.py`) changes its process, with
 run_as_program, as the tools do too: then every line is written as it is printed, a signal
-(Ctrl-C, SIGTERM, SIGHUP) ends the run with one line and the shell's status for it, a closed
-pipe ends it quietly. Messages are written with say(), which a closed or full stderr cannot
-make fail the run or write into the log. A stage
-imported by another program, run as a notebook or run inside a tool leaves its host as it
-was, and takes its flags from STAGE_ARGS or from the sys.argv the tool set.
+(Ctrl-C, SIGTERM, SIGHUP) ends the run with one line and the shell's status for it, and a
+closed pipe ends it quietly. A stage imported by another program, run as a notebook or run
+inside a tool leaves its host as it was, and takes its flags from STAGE_ARGS or from the
+sys.argv the tool set. Messages go through say(), so that a closed or full stderr can
+neither fail a run nor write into its log.
 """
 
 from __future__ import annotations
@@ -102,27 +102,26 @@ def say(message: str, stream: TextIO | None = None, end: str = "\n") -> None:
             print(message, file=stream, end=end, flush=True)
 
 
-def _stop(stderr: TextIO, signum: int, frame: FrameType | None) -> None:
-    """The handler of the signals that end a run. It writes to the stderr the program
-    started with, as a tool may have sys.stderr collecting a stage's messages just then."""
+def _stop(program: str, stderr: TextIO, signum: int, frame: FrameType | None) -> None:
+    """The handler of the signals that end a run. It names the program and writes to the
+    stderr it started with, as a tool running a stage inside itself (the benchmark) may
+    have set sys.argv and sys.stderr to the stage's just then."""
     # A second signal while the first one's run unwinds ends the process at once.
     for name in ENDINGS:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
-    say(f"{Path(sys.argv[0]).name}: {ENDINGS[signal.Signals(signum).name]}", stderr)
+    say(f"{program}: {ENDINGS[signal.Signals(signum).name]}", stderr)
     raise Stopped(128 + signum)
 
 
 def _one_line_for_what_the_user_can_change(
     kind: type[BaseException], error: BaseException, trace: TracebackType | None
 ) -> None:
-    """For an exception nothing caught: a full disk or a size too large for memory is told
-    in one line; anything else keeps Python's traceback."""
+    """For an exception nothing caught: what the system refused (a full disk, say) or a size
+    too large for memory is told in one line; anything else keeps Python's traceback."""
     name = Path(sys.argv[0]).name
     if issubclass(kind, OSError):
-        say(f"{name}: cannot write its output: {error}")
-        # What failed to be written would fail again when Python flushes stdout at exit.
-        sys.stdout = None
+        say(f"{name}: {error}")
     elif issubclass(kind, MemoryError) or kind.__name__ == "OutOfMemoryError" or "can't allocate memory" in str(error):
         # NumPy raises MemoryError; torch an OutOfMemoryError on an accelerator and a
         # RuntimeError from its CPU allocator, each naming the bytes it asked for.
@@ -150,7 +149,7 @@ def run_as_program() -> None:
         sys.stderr.reconfigure(errors="backslashreplace")
     for name in ENDINGS:
         if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:
-            signal.signal(getattr(signal, name), functools.partial(_stop, sys.stderr))
+            signal.signal(getattr(signal, name), functools.partial(_stop, Path(sys.argv[0]).name, sys.stderr))
     # Windows has no SIGPIPE, and no such error.
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)

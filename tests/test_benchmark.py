@@ -190,6 +190,19 @@ def test_an_accelerator_is_timed_with_the_cpu_as_its_reference(tmp_path: Path, m
     assert results["rows"][2]["speedup_over_cpu"] == 1.0
 
 
+def test_a_figure_that_cannot_be_saved_is_one_line_after_the_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(benchmark, "measure", lambda *run: Measurement(*run, NINE, 1.0))
+    (tmp_path / "figures").write_text("a file where the folder should be")
+    output = tmp_path / "results.json"
+    assert main(["--device", "cpu", "--sizes", "200", "--stages", "2", "--output", str(output)]) == 0
+    assert len(json.loads(output.read_text())["rows"]) == 1
+    captured = capsys.readouterr()
+    assert "| fit_tensor.py | 200 | cpu |" in captured.out
+    assert captured.err.splitlines()[-1].startswith("could not draw the figure results.png: ")
+
+
 def test_markdown_table_has_a_row_for_every_run(tiny_run: tuple[dict[str, Any], str, str]) -> None:
     results = tiny_run[0]
     invalid = {**results["rows"][0], "device": "cuda:0", "valid": False, "error": "OutOfMemoryError: |x|"}

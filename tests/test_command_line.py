@@ -258,6 +258,12 @@ def test_a_closed_stdout_is_said_on_stderr_and_the_run_fails() -> None:
     assert done.stderr == "fit_numpy.py: stdout is closed, so there is nowhere to print the results\n"
 
 
+def test_a_full_stdout_is_one_line_and_the_run_fails() -> None:
+    done = _run_in_a_shell('"$1" "$3" --steps 10 --no-figure >/dev/full')
+    assert done.returncode == 1
+    assert done.stderr == "fit_numpy.py: [Errno 28] No space left on device\n"
+
+
 def test_too_little_memory_for_the_points_is_one_line_naming_the_size() -> None:
     # 1.5 GB of address space: enough for Python and NumPy, not for a few arrays of 100
     # million float64 points, which the machine's memory would hold.

@@ -74,6 +74,21 @@ def test_a_failing_stage_is_named_and_the_others_still_shown(
     assert (tmp_path / "compare_losses.png").exists()
 
 
+def test_a_figure_that_cannot_be_saved_is_one_line_after_the_tables(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    command = stages.stage_command
+    monkeypatch.setattr(
+        stages, "stage_command", lambda stage, *args, device=None: command(stage, *args, "--steps", "100")
+    )
+    (tmp_path / "figures").write_text("a file where the folder should be")
+    monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path / "figures")
+    assert compare.main(["1"]) == 0
+    captured = capsys.readouterr()
+    assert "Fitted models" in captured.out
+    assert captured.err.splitlines()[-1].startswith("could not draw the figure of the losses: ")
+
+
 @pytest.mark.parametrize(
     "arguments", [["9"], ["nonsense"], [""], [","], ["--jobs", "0"], ["--bogus"], ["--device", "no-such-device"]]
 )

@@ -313,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plotting.say(run.error or f"{format_seconds(statistics.median(run.seconds_per_step))} per step")
     print(markdown_table(results), end="")
     if not args.no_figure:
-        with plotting.drawing(args.output.stem):
+        with plotting.drawing(f"{args.output.stem}.png"):
             draw_figure(results, args.output.stem)
     return 0
 
