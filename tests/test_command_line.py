@@ -265,10 +265,11 @@ def test_a_full_stdout_is_one_line_and_the_run_fails() -> None:
 
 
 def test_too_little_memory_for_the_points_is_one_line_naming_the_size() -> None:
-    # 1.5 GB of address space: enough for Python and NumPy, not for a few arrays of 100
-    # million float64 points, which the machine's memory would hold.
-    done = _run_in_a_shell('ulimit -v 1500000 && "$1" "$3" --points 100000000 --steps 10 --no-figure')
+    # 1 GB of address space: enough for Python and NumPy with one BLAS thread, not for the
+    # stage's arrays of 30 million float64 points, which the machine's memory would hold.
+    limited = 'ulimit -v 1000000 && OPENBLAS_NUM_THREADS=1 "$1" "$3" --points 30000000 --steps 10 --no-figure'
+    done = _run_in_a_shell(limited)
     assert done.returncode == 1
     assert done.stdout == ""
     [line] = done.stderr.splitlines()
-    assert line.startswith("fit_numpy.py: not enough memory, try fewer --points: ") and "(100000000,)" in line
+    assert line.startswith("fit_numpy.py: not enough memory, try fewer --points: ") and "(30000000,)" in line
