@@ -145,6 +145,21 @@ def test_sigterm_stops_every_stage_it_started_with_one_line() -> None:
     assert (out, err) == ("", "compare.py: terminated\n")
 
 
+def test_a_stage_run_that_is_interrupted_stops_its_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C reaches the tool while it waits for its one stage, as in tools/make_readme.py.
+    started: list[subprocess.Popen[str]] = []
+
+    def interrupted(process: subprocess.Popen[str], *args: object, **kwargs: object) -> None:
+        started.append(process)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess.Popen, "communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stages.run_stage("fit_numpy.py", ["--steps", "100000000", "--no-figure"])
+    [process] = started
+    assert process.poll() is not None
+
+
 def test_every_stage_name_form_resolves() -> None:
     from tools.stages import resolve_stages
 

@@ -211,6 +211,11 @@ class StageProcesses:
             self._running.add(process)
         try:
             stdout, stderr = process.communicate()
+        except BaseException:
+            # Stopped here, in the thread that started it (a tool running one stage).
+            process.terminate()
+            process.wait()
+            raise
         finally:
             with self._lock:
                 self._running.discard(process)
