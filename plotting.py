@@ -20,8 +20,10 @@ neither fail a run nor write into its log.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import functools
+import io
 import os
 import shlex
 import signal
@@ -121,13 +123,30 @@ def _one_line_for_what_the_user_can_change(
     too large for memory is told in one line; anything else keeps Python's traceback."""
     name = Path(sys.argv[0]).name
     if issubclass(kind, OSError):
-        say(f"{name}: {error}")
+        # The reader of stdout gone (`| head -3`) loses nothing, and needs no word.
+        if not issubclass(kind, BrokenPipeError):
+            say(f"{name}: {error}")
+        # What stdout could not take, it would fail to take again at exit.
+        sys.stdout = None
     elif issubclass(kind, MemoryError) or kind.__name__ == "OutOfMemoryError" or "can't allocate memory" in str(error):
         # NumPy raises MemoryError; torch an OutOfMemoryError on an accelerator and a
         # RuntimeError from its CPU allocator, each naming the bytes it asked for.
         say(f"{name}: not enough memory, try fewer --points: {str(error).strip().splitlines()[0]}")
     else:
         sys.__excepthook__(kind, error, trace)
+
+
+def _flush_or_drop_stdout() -> None:
+    """At exit, before Python flushes stdout itself: what stdout still holds (argparse lets
+    a --help it could not write pass) is written, or said in one line and dropped, so that
+    Python's own flush does not fail again, with "Exception ignored" and status 120."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except (OSError, ValueError) as error:
+        if not isinstance(error, BrokenPipeError):
+            say(f"{Path(sys.argv[0]).name}: {error}")
+        sys.stdout = None
 
 
 def run_as_program() -> None:
@@ -137,23 +156,26 @@ def run_as_program() -> None:
     Every line printed is written at once, so that a run killed outright keeps its log; a
     character the output's encoding lacks is replaced, not fatal. Ctrl-C, SIGTERM and
     SIGHUP raise Stopped; a signal the process started with ignored (SIGINT under `cmd &`
-    in a script, SIGHUP under nohup) stays ignored, as its parent meant. A reader that stops
-    early (`| head -3`) ends the run as it ends other programs, without a BrokenPipeError.
-    A closed stdout ends the run at once.
+    in a script, SIGHUP under nohup) stays ignored, as its parent meant. A reader of stdout
+    that stops early (`| head -3`) ends the run quietly, with status 1. SIGPIPE stays ignored,
+    as Python sets it, so that a stderr whose reader has gone costs only the messages, not
+    the run. A closed stdout ends the run at once.
     """
     if sys.stdout is None:
         sys.exit(f"{Path(sys.argv[0]).name}: stdout is closed, so there is nowhere to print the results")
     with contextlib.suppress(AttributeError):
         sys.stdout.reconfigure(line_buffering=True, errors="replace")
-    with contextlib.suppress(AttributeError):
-        sys.stderr.reconfigure(errors="backslashreplace")
+    # stderr without a buffer: a message it cannot take (its reader gone, its disk full) is
+    # dropped at once, rather than kept to fail again when Python flushes stderr at exit,
+    # which would change the exit status to 120.
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        raw = io.FileIO(sys.stderr.fileno(), "w", closefd=False)
+        sys.stderr = io.TextIOWrapper(raw, sys.stderr.encoding, "backslashreplace", line_buffering=True)
     for name in ENDINGS:
         if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:
             signal.signal(getattr(signal, name), functools.partial(_stop, Path(sys.argv[0]).name, sys.stderr))
-    # Windows has no SIGPIPE, and no such error.
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.excepthook = _one_line_for_what_the_user_can_change
+    atexit.register(_flush_or_drop_stdout)
 
 
 def _is_the_program(module: Mapping[str, Any]) -> bool:

@@ -230,7 +230,8 @@ def _benchmark(*arguments: str, **env: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, **env},
+        # Python's buffering as for a user, whatever the tests run under.
+        env={key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"} | env,
     )
 
 

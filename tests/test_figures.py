@@ -30,7 +30,9 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     # No display, and no backend chosen for matplotlib: as on a headless machine, unless
     # `extra` sets one.
-    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND")} | extra
+    # Python's buffering too, as for a learner.
+    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND", "PYTHONUNBUFFERED")}
+    env |= extra
     return subprocess.run(
         [sys.executable, *python, str(project / stage), *args],
         capture_output=True,
