@@ -126,7 +126,7 @@ def _one_line_for_what_the_user_can_change(
         # The reader of stdout gone (`| head -3`) loses nothing, and needs no word.
         if not issubclass(kind, BrokenPipeError):
             say(f"{name}: {error}")
-        # What stdout could not take, it would fail to take again at exit.
+        # What stdout could not take would fail again at exit, and be told twice.
         sys.stdout = None
     elif issubclass(kind, MemoryError) or kind.__name__ == "OutOfMemoryError" or "can't allocate memory" in str(error):
         # NumPy raises MemoryError; torch an OutOfMemoryError on an accelerator and a
