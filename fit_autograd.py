@@ -10,9 +10,9 @@ the log matches stage 2's to float32 rounding.
 import math
 import sys
 
-import torch
-
 import plotting
+
+import torch
 
 # The settings: 2000 points and this stage's steps and learning rate, unless flags say
 # otherwise; `--help` lists the flags after this file's docstring, __doc__.

@@ -14,9 +14,9 @@ import math
 import random
 import sys
 
-import torch
-
 import plotting
+
+import torch
 
 # The settings: 2000 points and this stage's steps and learning rate, unless flags say
 # otherwise; `--help` lists the flags after this file's docstring, __doc__.

@@ -8,9 +8,9 @@ stage hands one of these jobs to PyTorch.
 import math
 import sys
 
-import numpy as np
-
 import plotting
+
+import numpy as np
 
 # The settings: 2000 points and this stage's steps and learning rate, unless flags say
 # otherwise; `--help` lists the flags after this file's docstring, __doc__.

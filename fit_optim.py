@@ -13,9 +13,9 @@ across the best cubic, so it ends about 1 % above the floor rather than on it.
 import math
 import sys
 
-import torch
-
 import plotting
+
+import torch
 
 # The settings: 2000 points and this stage's steps and learning rate, unless flags say
 # otherwise; `--help` lists the flags after this file's docstring, __doc__.

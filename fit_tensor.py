@@ -11,9 +11,9 @@ not stage 1's, and at the floor the last digits wander.
 import math
 import sys
 
-import torch
-
 import plotting
+
+import torch
 
 # The settings: 2000 points and this stage's steps and learning rate, unless flags say
 # otherwise; `--help` lists the flags after this file's docstring, __doc__.

@@ -161,6 +161,10 @@ def run_as_program() -> None:
     as Python sets it, so that a stderr whose reader has gone costs only the messages, not
     the run. A closed stdout ends the run at once.
     """
+    global _runs_the_process
+    if _runs_the_process:
+        return
+    _runs_the_process = True
     if sys.stdout is None:
         sys.exit(f"{Path(sys.argv[0]).name}: stdout is closed, so there is nowhere to print the results")
     with contextlib.suppress(AttributeError):
@@ -176,6 +180,10 @@ def run_as_program() -> None:
             signal.signal(getattr(signal, name), functools.partial(_stop, Path(sys.argv[0]).name, sys.stderr))
     sys.excepthook = _one_line_for_what_the_user_can_change
     atexit.register(_flush_or_drop_stdout)
+
+
+# Whether run_as_program has already made this process a program's: it does so once.
+_runs_the_process = False
 
 
 def _is_the_program(module: Mapping[str, Any]) -> bool:
@@ -403,3 +411,11 @@ def _draw_fit(name: str, doc: str, x: Any, y: Any, y_pred: Any, show: bool) -> N
     residual_axes.set_ylabel("residual")
     residual_axes.legend(loc="upper center", fontsize=8)
     save_figure(figure, name, show)
+
+
+# A stage imports this module before torch, whose import takes a second or two: a stage that
+# is the program being run becomes one here, so that Ctrl-C or kill during that import
+# already ends it in one line.
+_main = sys.modules.get("__main__")
+if Path(getattr(_main, "__file__", None) or "").name in STAGES and _is_the_program(vars(_main)):
+    run_as_program()

@@ -12,7 +12,9 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,7 +170,13 @@ LONG_RUN = ["--steps", "100000000", "--no-figure"]
 BUFFERED = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
 
 
-def _start(args: Sequence[str], ignored: Sequence[signal.Signals] = (), **options: object) -> subprocess.Popen[str]:
+def _start(
+    args: Sequence[str],
+    ignored: Sequence[signal.Signals] = (),
+    stage: str = "fit_numpy.py",
+    env: dict[str, str] = BUFFERED,
+    **options: object,
+) -> subprocess.Popen[str]:
     """Start the NumPy stage as a terminal would, whose signal handling (in plotting) every
     stage shares, with SIGINT and SIGHUP at their defaults unless named in `ignored`. The
     tests may run with them ignored (`pytest &` in a script ignores SIGINT, nohup SIGHUP),
@@ -179,7 +187,7 @@ def _start(args: Sequence[str], ignored: Sequence[signal.Signals] = (), **option
         signal.signal(number, signal.SIG_IGN if number in ignored else signal.default_int_handler)
     try:
         streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL, **options}
-        return subprocess.Popen([sys.executable, str(ROOT / "fit_numpy.py"), *args], text=True, env=BUFFERED, **streams)
+        return subprocess.Popen([sys.executable, str(ROOT / stage), *args], text=True, env=env, **streams)
     finally:
         for number, handler in before.items():
             signal.signal(number, handler)
@@ -204,6 +212,24 @@ def test_a_signal_ends_the_stage_with_its_log_kept_one_line_and_the_shells_statu
     assert first_line.startswith("0 ")
     assert stage.returncode == 128 + number
     assert err.splitlines() == [f"fit_numpy.py: {plotting.ENDINGS[name]}"]
+
+
+def test_ctrl_c_while_torch_is_still_importing_is_one_line_and_status_130(tmp_path: Path) -> None:
+    # A stand-in for torch, found first on the path, that says when its import has begun and
+    # then takes its time, as torch's own import does for a second or two.
+    started = tmp_path / "importing"
+    (tmp_path / "torch.py").write_text(f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(60)\n")
+    stage = _start(["--steps", "10"], stage="fit_tensor.py", env={**BUFFERED, "PYTHONPATH": str(tmp_path)})
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline and stage.poll() is None:
+            time.sleep(0.01)
+        stage.send_signal(signal.SIGINT)
+        out, err = stage.communicate(timeout=60)
+    finally:
+        stage.kill()
+    assert started.exists()
+    assert (stage.returncode, out, err) == (130, "", "fit_tensor.py: interrupted\n")
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on Windows")
