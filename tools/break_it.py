@@ -720,12 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # A closed pipe (`| head`) ends the output quietly, as it ends other command-line tools.
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        # The child is stopped and the temporary folder removed on the way here.
-        print(f"{Path(sys.argv[0]).name}: interrupted", file=sys.stderr)
-        sys.exit(130)
+    # Ctrl-C, SIGTERM or SIGHUP end the tool with one line and the shell's status; on the
+    # way out the broken copy's process is stopped and its temporary folder removed.
+    plotting.run_as_program()
+    sys.exit(main())

@@ -39,6 +39,7 @@ from typing import Any
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import plotting  # noqa: E402
 from tools import benchmark, break_it, break_it_ja, compare, readme_ja  # noqa: E402
 from tools.stages import ROOT, STAGES, parse_log, run_stage, stage_defaults, stage_number  # noqa: E402
 
@@ -487,15 +488,12 @@ def main(argv: list[str] | None = None) -> int:
 
     untranslated = stale_translations()
     for key in untranslated:
-        print(
-            f"the English of {key} changed: translate it again in tools/readme_ja.py or tools/break_it_ja.py",
-            file=sys.stderr,
-        )
+        plotting.say(f"the English of {key} changed: translate it again in tools/readme_ja.py or tools/break_it_ja.py")
     pages = [language.path(page) for language in LANGUAGES for page in PAGES]
     # Find out now, not after two minutes of runs, that the pages or figures cannot be written.
     blocked = [] if args.check else unwritable([*pages, ROOT / "figures", *sorted((ROOT / "figures").glob("*.png"))])
     for path in blocked:
-        print(f"cannot write {path}", file=sys.stderr)
+        plotting.say(f"cannot write {path}")
     if untranslated or blocked:
         return 1
     # One stage at a time, each with torch's default threads: what a learner's plain
@@ -503,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = {stage: run_stage(stage, ["--no-figure"] if args.check else [], device="cpu") for stage in STAGES}
     failed = [run for run in runs.values() if not run.ok]
     for run in failed:
-        print(f"{run.stage} failed: {run.error}", file=sys.stderr)
+        plotting.say(f"{run.stage} failed: {run.error}")
     if failed:
         return 1
     outputs = {stage: run.stdout for stage, run in runs.items()} | {"diverging": diverging_output()}
@@ -530,4 +528,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    plotting.run_as_program()
     sys.exit(main())
