@@ -8,13 +8,14 @@ tests run meanwhile and both cores stay busy from the first test to the last.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import runpy
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,38 +27,32 @@ from tools.stages import ROOT, STAGES, StageRun, run_stages, stage_command
 
 # A folder that is not the project's, as a learner elsewhere would run the stages from.
 _ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
-# The environment as the session found it, before any test changes it.
-_ENVIRON = dict(os.environ)
-
-
-def _default_runs() -> dict[str, StageRun]:
-    """Every stage run once with its defaults, each as its own process, side by side: on the
-    CPU, whose figures the published run gives and the README quotes, from elsewhere, and
-    without a figure."""
-    return run_stages(STAGES, ["--no-figure"], device="cpu", cwd=Path(_ELSEWHERE.name))
-
-
-def _diverging_run() -> subprocess.CompletedProcess[str]:
-    """The run the README shows diverging (`python fit_numpy.py --points 20000`), from the
-    shell, with every warning an error: the README quotes what it prints, and its last line
-    must be the stage's own message, not a traceback."""
-    return subprocess.run(
+# The runs are started from processes of their own, freshly started: a thread of this process
+# would see what the tests patch in it meanwhile (a tool's stage_command, os.environ), and
+# the runs would be the tests' own. Both at once: the diverging run is short, and waiting
+# behind the default runs it would keep the last tests waiting on one core.
+_pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+# By the name of the fixture that hands it out, what starts each run.
+_BACKGROUND: dict[str, Callable[[], Future]] = {
+    # Every stage run once with its defaults, each as its own process, side by side: on the
+    # CPU, whose figures the published run gives and the README quotes, from elsewhere, and
+    # without a figure.
+    "default_runs": lambda: _pool.submit(run_stages, STAGES, ["--no-figure"], device="cpu", cwd=Path(_ELSEWHERE.name)),
+    # The run the README shows diverging (`python fit_numpy.py --points 20000`), from the
+    # shell, with every warning an error: the README quotes what it prints, and its last line
+    # must be the stage's own message, not a traceback.
+    "diverging_run": lambda: _pool.submit(
+        subprocess.run,
         stage_command("fit_numpy.py", *make_readme.DIVERGING),
         capture_output=True,
         text=True,
         cwd=_ELSEWHERE.name,
-        env={**_ENVIRON, "PYTHONWARNINGS": "error"},
+        env={**os.environ, "PYTHONWARNINGS": "error"},
         stdin=subprocess.DEVNULL,
         timeout=120,
-    )
-
-
-# The runs made in the background, by the name of the fixture that hands them out.
-_BACKGROUND: dict[str, Callable[[], Any]] = {"default_runs": _default_runs, "diverging_run": _diverging_run}
+    ),
+}
 _started: dict[str, Future] = {}
-# All at once: the diverging run is short, and waiting behind the stages' default runs it
-# would keep the last tests waiting on one core.
-_pool = ThreadPoolExecutor(max_workers=len(_BACKGROUND), thread_name_prefix="stage-runs")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -70,20 +65,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in _BACKGROUND}
     for name in _BACKGROUND:
         if name in needed:
-            _started[name] = _pool.submit(_BACKGROUND[name])
+            _started[name] = _BACKGROUND[name]()
 
 
 def pytest_sessionfinish() -> None:
-    for future in _started.values():
-        future.cancel()
-    _pool.shutdown(wait=True)
+    _pool.shutdown(wait=True, cancel_futures=True)
     _ELSEWHERE.cleanup()
 
 
 def _result(name: str) -> Any:
     if name not in _started:
         # Asked for in a way collection does not see (request.getfixturevalue): run it now.
-        _started[name] = _pool.submit(_BACKGROUND[name])
+        _started[name] = _BACKGROUND[name]()
     return _started[name].result()
 
 
