@@ -3,9 +3,9 @@
 forward is ordinary Python, run anew at every step, so it can branch and loop. Here each
 pass draws at random the degree of the polynomial: the cubic alone, or plus e x^4, or plus
 e x^4 + e x^5. Autograd records whatever ran, and a weight used in two places receives the
-sum of both gradients. The log names each logged loss's degree: a degree-5 pass can fit
-better than any cubic (x^5 is odd, like sin; x^4 is even and cannot help), so its loss
-can fall below the cubic's floor. x^4 and x^5 make the loss far steeper, so the rate is
+sum of both gradients. The log names each logged loss's degree: a degree-5 pass adds
+e (x^4 + x^5), whose odd x^5 can follow sin closer than any cubic (x^4 is even and cannot
+help), so its loss can fall below the cubic's floor. x^4 and x^5 make the loss far steeper, so the rate is
 much smaller; momentum (each step carries on 0.9 of the last) and three times the steps
 make up for part of that, and at step 30000 the fit is still coming down.
 """

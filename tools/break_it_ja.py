@@ -33,21 +33,21 @@ WHY: dict[str, tuple[str, str]] = {
     "fit_tensor.py:mean-loss": (
         "The printed loss is now the mean, the sum divided by the number of points, so it ends far "
         "below the floor that no cubic's sum of squares can pass. Nothing else changes, and the "
-        "Result line is the unbroken stage's: these gradients were derived by hand from the sum and "
+        "Result line is the unbroken stage's after as many steps: these gradients were derived by hand from the sum and "
         "never read the loss line. Under autograd the same change reaches the gradients, as stage 5's "
         "mean-loss shows.",
         "表示される損失は平均、つまり和を点の数で割ったものになるので、どの 3 次式の二乗和も下回れない下限よりはるかに下で終わります。"
-        "ほかには何も変わらず、Result の行も壊していないステージと同じです。"
+        "ほかには何も変わらず、Result の行も、同じステップ数だけ実行した壊していないステージと同じです。"
         "ここの勾配は和から手で導いたもので、損失の行を一度も読まないからです。"
         "autograd のもとでは同じ変更が勾配にまで届きます。"
         "ステージ 5 の mean-loss がそれを示します。",
     ),
     "fit_tensor.py:requires-grad": (
-        "Asking autograd to track a, and changing nothing else, ends the run at the first update. "
-        "With recording on, `a -= ...` would become part of a's own history, and a leaf is a tensor "
+        "Asking autograd to track a, and changing nothing else, ends the run at the first update (on the "
+        "CPU, where .to() hands back a itself, still a leaf). With recording on, `a -= ...` would become part of a's own history, and a leaf is a tensor "
         "with no history, so PyTorch refuses to change a leaf that requires grad in place. That is "
         "why stage 3 makes its update under torch.no_grad().",
-        "a を autograd に追跡させるよう頼むだけで、ほかに何も変えなくても、実行は最初の更新で終わります。"
+        "a を autograd に追跡させるよう頼むだけで、ほかに何も変えなくても、実行は最初の更新で終わります（CPU の場合。CPU では .to() が a そのものを返すので、a はリーフのままです）。"
         "記録が有効なままだと `a -= ...` は a 自身の履歴の一部になってしまいますが、リーフとは履歴を持たないテンソルのことなので、PyTorch は勾配を必要とするリーフをその場で変更することを拒みます。"
         "ステージ 3 が更新を torch.no_grad() のもとで行うのはそのためです。",
     ),

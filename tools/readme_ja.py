@@ -141,11 +141,11 @@ DOCSTRINGS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "fit_ctlflow_wshare.py": (
         (
             "Python control flow in forward, and one weight used twice",
-            "forward is ordinary Python, run anew at every step, so it can branch and loop. Here each\npass draws at random the degree of the polynomial: the cubic alone, or plus e x^4, or plus\ne x^4 + e x^5. Autograd records whatever ran, and a weight used in two places receives the\nsum of both gradients. The log names each logged loss's degree: a degree-5 pass can fit\nbetter than any cubic (x^5 is odd, like sin; x^4 is even and cannot help), so its loss\ncan fall below the cubic's floor. x^4 and x^5 make the loss far steeper, so the rate is\nmuch smaller; momentum (each step carries on 0.9 of the last) and three times the steps\nmake up for part of that, and at step 30000 the fit is still coming down.",
+            "forward is ordinary Python, run anew at every step, so it can branch and loop. Here each\npass draws at random the degree of the polynomial: the cubic alone, or plus e x^4, or plus\ne x^4 + e x^5. Autograd records whatever ran, and a weight used in two places receives the\nsum of both gradients. The log names each logged loss's degree: a degree-5 pass adds\ne (x^4 + x^5), whose odd x^5 can follow sin closer than any cubic (x^4 is even and cannot\nhelp), so its loss can fall below the cubic's floor. x^4 and x^5 make the loss far steeper, so the rate is\nmuch smaller; momentum (each step carries on 0.9 of the last) and three times the steps\nmake up for part of that, and at step 30000 the fit is still coming down.",
         ),
         (
             "forward の中の Python の制御フローと、2 回使われる 1 つの重み",
-            "forward はふつうの Python のコードで、ステップごとに改めて実行されるので、分岐もループも使えます。ここでは順伝播のたびに多項式の次数をランダムに選びます。3 次式だけか、それに e x^4 を足したものか、e x^4 + e x^5 を足したものです。autograd は実際に実行された計算を記録し、2 か所で使われた重みには両方の勾配の和が入ります。ログには、出力した損失がそれぞれどの次数の回のものかを表示します。次数 5 の回はどんな 3 次式よりもよく当てはまることがあるので（x^5 は sin と同じ奇関数です。偶関数の x^4 は役に立ちません）、その損失は 3 次式の下限を下回ることがあります。x^4 と x^5 があると損失はずっと急峻になるので、学習率はずっと小さくしてあります。モーメンタム（各ステップが直前のステップの 0.9 を引き継ぎます）と 3 倍のステップ数でその一部を補っていますが、ステップ 30000 の時点でも当てはめはまだ改善し続けています。",
+            "forward はふつうの Python のコードで、ステップごとに改めて実行されるので、分岐もループも使えます。ここでは順伝播のたびに多項式の次数をランダムに選びます。3 次式だけか、それに e x^4 を足したものか、e x^4 + e x^5 を足したものです。autograd は実際に実行された計算を記録し、2 か所で使われた重みには両方の勾配の和が入ります。ログには、出力した損失がそれぞれどの次数の回のものかを表示します。次数 5 の回は e (x^4 + x^5) を足します。そのうち奇関数の x^5 は、どんな 3 次式よりも sin に近づけるので（偶関数の x^4 は役に立ちません）、その回の損失は 3 次式の下限を下回ることがあります。x^4 と x^5 があると損失はずっと急峻になるので、学習率はずっと小さくしてあります。モーメンタム（各ステップが直前のステップの 0.9 を引き継ぎます）と 3 倍のステップ数でその一部を補っていますが、ステップ 30000 の時点でも当てはめはまだ改善し続けています。",
         ),
     ),
 }
