@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tools import compare, make_readme
+from tools import break_it, compare, make_readme
 from tools.stages import ROOT, STAGES, StageRun, run_stages, stage_command
 
 # A folder that is not the project's, as a learner elsewhere would run the stages from.
@@ -109,8 +109,16 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict]:
 
     def run(stage: str, *args: str) -> dict:
         monkeypatch.setattr(sys, "argv", [stage, *args])
-        # The stage sets its own excepthook; put Python's back when the test ends.
-        monkeypatch.setattr(sys, "excepthook", sys.excepthook)
-        return runpy.run_path(str(ROOT / stage), run_name="__main__")
+        # NumPy quiet about an overflowing loss, as in a stage that is the program being
+        # run: its loop reports a diverging loss itself.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return runpy.run_path(str(ROOT / stage), run_name="__main__")
 
     return run
+
+
+@pytest.fixture(scope="session")
+def broken_runs() -> dict[str, break_it.BrokenRun]:
+    """Every breakage run once, inside this process, on the CPU, where the walkthrough's runs
+    are made: the breakage tests and the pages' check read the same runs."""
+    return {breakage.key: break_it.run(breakage, device="cpu", in_process=True) for breakage in break_it.BREAKAGES}

@@ -32,18 +32,23 @@ def unbroken(breakage: Breakage) -> Breakage:
     return dataclasses.replace(breakage, new=breakage.old)
 
 
+def _key(breakage: Breakage) -> tuple[str, str, tuple[str, ...]]:
+    return breakage.stage, break_it.broken_source(breakage), breakage.args
+
+
 @pytest.fixture(scope="module")
-def runs() -> dict[tuple[str, str, tuple[str, ...]], BrokenRun]:
-    """Runs made so far, by (stage, the text run, flags): each broken copy run once, and each
-    stage unbroken once for each set of flags its breakages use."""
-    return {}
+def runs(broken_runs: dict[str, BrokenRun]) -> dict[tuple[str, str, tuple[str, ...]], BrokenRun]:
+    """Runs made so far, by (stage, the text run, flags): each broken copy run once (the
+    session's runs, which the pages' check reads too), and each stage unbroken once for each
+    set of flags its breakages use."""
+    return {_key(breakage): broken_runs[breakage.key] for breakage in BREAKAGES}
 
 
 def run_of(breakage: Breakage, cache: dict) -> BrokenRun:
-    key = (breakage.stage, break_it.broken_source(breakage), breakage.args)
-    if key not in cache:
-        cache[key] = break_it.run(breakage, in_process=True)
-    return cache[key]
+    # On the CPU, as the session's broken runs are, whatever accelerator is there.
+    if _key(breakage) not in cache:
+        cache[_key(breakage)] = break_it.run(breakage, device="cpu", in_process=True)
+    return cache[_key(breakage)]
 
 
 def test_the_catalogue_has_two_breakages_for_every_stage_and_sixteen_in_all() -> None:

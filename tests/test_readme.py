@@ -30,8 +30,8 @@ def outputs(default_runs: dict[str, StageRun], diverging_run: subprocess.Complet
 
 
 @pytest.fixture(scope="module")
-def broken() -> dict[str, break_it.BrokenRun]:
-    return make_readme.broken_runs(in_process=True)
+def broken(broken_runs: dict[str, break_it.BrokenRun]) -> dict[str, break_it.BrokenRun]:
+    return broken_runs
 
 
 @pytest.mark.skipif(shutil.which("diff") is None, reason="the pages quote `diff -u`, and diff is not installed")

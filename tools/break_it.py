@@ -195,9 +195,9 @@ BREAKAGES: tuple[Breakage, ...] = (
         ("--steps", "2000"),
         "The printed loss is now the mean, the sum divided by the number of points, so it ends far "
         "below the floor that no cubic's sum of squares can pass. Nothing else changes, and the Result "
-        "line is the unbroken stage's after as many steps: these gradients were derived by hand from the sum and never read "
-        "the loss line. Under autograd the same change reaches the gradients, as stage 5's mean-loss "
-        "shows.",
+        "line is the unbroken stage's after as many steps: these gradients were derived by hand from "
+        "the sum and never read the loss line. Under autograd the same change reaches the gradients, as "
+        "stage 5's mean-loss shows.",
         EndsBelow(0.01),
     ),
     Breakage(
@@ -207,9 +207,9 @@ BREAKAGES: tuple[Breakage, ...] = (
         "a = torch.randn((), dtype=dtype, requires_grad=True).to(args.device)\n",
         _QUICK,
         "Asking autograd to track a, and changing nothing else, ends the run at the first update (on the "
-        "CPU, where .to() hands back a itself, still a leaf). With recording on, `a -= ...` would become part of a's own history, and a leaf is a tensor with no "
-        "history, so PyTorch refuses to change a leaf that requires grad in place. That is why stage 3 "
-        "makes its update under torch.no_grad().",
+        "CPU, where .to() hands back a itself, still a leaf). With recording on, `a -= ...` would become "
+        "part of a's own history, and a leaf is a tensor with no history, so PyTorch refuses to change "
+        "a leaf that requires grad in place. That is why stage 3 makes its update under torch.no_grad().",
         Raises("RuntimeError", "a leaf Variable that requires grad is being used in an in-place operation"),
     ),
     Breakage(

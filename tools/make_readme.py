@@ -139,7 +139,7 @@ JAPANESE = Language(
     ".ja.md",
     readme_ja.WORDS,
     lambda stage: readme_ja.DOCSTRINGS[stage][1],
-    lambda breakage: break_it_ja.WHY[f"{breakage.stage}:{breakage.name}"][1],
+    lambda breakage: break_it_ja.WHY[breakage.key][1],
 )
 LANGUAGES = (ENGLISH, JAPANESE)
 
@@ -148,9 +148,8 @@ def stale_translations() -> list[str]:
     """The stages and breakages whose English is no longer what the Japanese was translated from."""
     stale = [stage for stage in STAGES if readme_ja.DOCSTRINGS[stage][0] != docstring(stage)]
     for breakage in break_it.BREAKAGES:
-        key = f"{breakage.stage}:{breakage.name}"
-        if break_it_ja.WHY.get(key, ("",))[0] != breakage.why:
-            stale.append(key)
+        if break_it_ja.WHY.get(breakage.key, ("",))[0] != breakage.why:
+            stale.append(breakage.key)
     return stale
 
 
@@ -274,13 +273,9 @@ def walkthrough(outputs: Mapping[str, str], broken: Mapping[str, break_it.Broken
         ]
         for breakage in break_it.BREAKAGES:
             if breakage.stage == stage:
-                section += breakage_section(breakage, broken[_key(breakage)], language)
+                section += breakage_section(breakage, broken[breakage.key], language)
         sections.append("\n".join(section).rstrip("\n"))
     return "\n\n".join(sections)
-
-
-def _key(breakage: break_it.Breakage) -> str:
-    return f"{breakage.stage}:{breakage.name}"
 
 
 def comparison(outputs: Mapping[str, str]) -> str:
@@ -467,11 +462,9 @@ def fill(page: str, generated: Mapping[str, str], name: str) -> str:
     return _BLOCK.sub(lambda match: f"{match[1]}{generated[match[2]]}\n{match[4]}", page)
 
 
-def broken_runs(in_process: bool = False) -> dict[str, break_it.BrokenRun]:
-    """Every breakage run on the CPU, by "stage:name"."""
-    return {
-        _key(breakage): break_it.run(breakage, device="cpu", in_process=in_process) for breakage in break_it.BREAKAGES
-    }
+def broken_runs() -> dict[str, break_it.BrokenRun]:
+    """Every breakage run on the CPU, each as its own process, by its key ("stage:name")."""
+    return {breakage.key: break_it.run(breakage, device="cpu") for breakage in break_it.BREAKAGES}
 
 
 def unwritable(paths: list[Path]) -> list[Path]:
