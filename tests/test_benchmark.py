@@ -266,3 +266,18 @@ def test_sigterm_ends_the_benchmark_with_one_line_and_the_runs_it_finished_saved
     [row] = json.loads(output.read_text())["rows"]
     assert row["points"] == 100 and row["valid"]
     assert [path.name for path in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_a_benchmark_stopped_before_its_first_run_ends_leaves_an_earlier_results_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "results.json"
+    output.write_text('{"an earlier": "benchmark"}\n')
+
+    def interrupted(*run: object) -> Measurement:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(benchmark, "measure", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(["--device", "cpu", "--sizes", "200", "--stages", "1", "--no-figure", "--output", str(output)])
+    assert output.read_text() == '{"an earlier": "benchmark"}\n'

@@ -222,3 +222,16 @@ def test_every_why_has_a_japanese_translation_of_its_english_today(breakage: Bre
 
 def test_no_translation_is_left_over() -> None:
     assert set(break_it_ja.WHY) == set(BY_KEY)
+
+
+def test_a_stage_changed_under_a_breakage_is_one_line_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    breakage = BY_KEY["fit_autograd.py:no-grad-reset"]
+    edited = break_it.source(breakage).replace("    a.grad = None\n", "    a.grad = None  # reset\n")
+    monkeypatch.setattr(break_it, "source", lambda breakage: edited)
+    monkeypatch.setattr(break_it, "run", lambda *args, **kwargs: pytest.fail("the broken copy ran"))
+    assert break_it.main(["3", breakage.name]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.splitlines()) == 1 and "bring it back with `git restore fit_autograd.py`" in captured.err

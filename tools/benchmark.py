@@ -300,8 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     metadata |= {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
     metadata |= {"cpu_count": os.cpu_count(), "numpy": np.__version__}
     measurements: list[Measurement] = []
+    # The results file is written first when the first run has ended: until then a file
+    # of an earlier benchmark at that path stays as it was.
     results = {"metadata": metadata, "rows": []}
-    save(results, args.output)
     for number, (stage, points, steps, device) in enumerate(plan, 1):
         # What runs now, and once it has run, how long a step took.
         plotting.say(f"[{number}/{len(plan)}] {stage}, {points:,} points, {steps} steps, {device}: ", end="")

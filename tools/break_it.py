@@ -607,6 +607,11 @@ def _run_process(path: Path, args: Sequence[str]) -> tuple[int, str, str]:
     try:
         stdout, stderr = child.communicate()
     except BaseException:
+        # Stopped by a signal: a second one must not cut short stopping the child and removing
+        # the temporary folder, which the run's way out does next.
+        for name in plotting.ENDINGS:
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
         child.kill()
         child.wait()
         raise
@@ -712,6 +717,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as error:
             parser.error(f"argument --device: {error}")
 
+    try:
+        broken_source(breakage)
+    except ValueError:
+        plotting.say(
+            f"{Path(sys.argv[0]).name}: {breakage.stage} is not as this breakage expects it: "
+            f"bring it back with `git restore {breakage.stage}`"
+        )
+        return 1
     print(f"{breakage.command}: stage {stage_number(breakage.stage)} broken, {breakage.expect}\n")
     print(diff(breakage))
     sys.stdout.flush()

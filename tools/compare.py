@@ -80,6 +80,9 @@ def model_table(logs: Mapping[str, StageLog], least_squares: tuple[np.ndarray, f
     a + b P3(c + d x) multiplied out), the least-squares cubic last, then the final loss
     and its gap to the floor. `?` marks stage 8's terms that some passes leave out."""
     coefficients, floor = least_squares
+    # The even coefficients vanish by symmetry; float64 leaves them at rounding level (1e-17),
+    # in digits that differ from one processor to the next, so they are shown as the 0 they are.
+    coefficients = np.where(abs(coefficients) < 1e-12 * abs(coefficients).max(), 0.0, coefficients)
     powers = range(max(max(term.power for term in log.terms) for log in logs.values()) + 1)
     header = ["term", *(short_name(stage) for stage in logs), "least squares"]
     rows = [

@@ -40,6 +40,12 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotting  # noqa: E402
+
+# Before torch is imported (through the benchmark), which takes seconds: a Ctrl-C then ends
+# as one later does.
+if __name__ == "__main__":
+    plotting.run_as_program()
+
 from tools import benchmark, break_it, break_it_ja, compare, readme_ja  # noqa: E402
 from tools.stages import ROOT, STAGES, parse_log, run_stage, stage_defaults, stage_number  # noqa: E402
 
@@ -211,8 +217,9 @@ def _fenced(text: str, kind: str = "") -> list[str]:
 def breakage_output(run: break_it.BrokenRun) -> str:
     """What a broken run showed: its log on stdout, then the warnings it printed, each once,
     and, if it failed, its error's last line."""
-    # Where in torch's own build a warning was raised differs from one release to the next.
-    shown = [re.sub(r" \(Triggered internally at [^)]*\)", "", warning) for warning in run.warnings]
+    # Each warning's first sentence, which says what happened: the rest (advice, where in
+    # torch's own build it was raised) is worded differently from one torch release to the next.
+    shown = [re.sub(r"(?<=\.) .*", "", warning) for warning in run.warnings]
     lines = run.stdout.rstrip("\n").splitlines() + list(dict.fromkeys(shown))
     if run.returncode != 0:
         lines.append(run.last_error_line)
@@ -521,5 +528,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    plotting.run_as_program()
     sys.exit(main())
