@@ -104,14 +104,19 @@ def say(message: str, stream: TextIO | None = None, end: str = "\n") -> None:
             print(message, file=stream, end=end, flush=True)
 
 
+def handle_endings(handler: Any) -> None:
+    """Give every signal that ends a run (those of ENDINGS this platform has) to `handler`."""
+    for name in ENDINGS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
+
+
 def _stop(program: str, stderr: TextIO, signum: int, frame: FrameType | None) -> None:
     """The handler of the signals that end a run. It names the program and writes to the
     stderr it started with, as a tool running a stage inside itself (the benchmark) may
     have set sys.argv and sys.stderr to the stage's just then."""
     # A second signal while the first one's run unwinds ends the process at once.
-    for name in ENDINGS:
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    handle_endings(signal.SIG_DFL)
     say(f"{program}: {ENDINGS[signal.Signals(signum).name]}", stderr)
     raise Stopped(128 + signum)
 

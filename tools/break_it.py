@@ -609,9 +609,7 @@ def _run_process(path: Path, args: Sequence[str]) -> tuple[int, str, str]:
     except BaseException:
         # Stopped by a signal: a second one must not cut short stopping the child and removing
         # the temporary folder, which the run's way out does next.
-        for name in plotting.ENDINGS:
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        plotting.handle_endings(signal.SIG_IGN)
         child.kill()
         child.wait()
         raise
