@@ -21,9 +21,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from tools import break_it, compare, make_readme
 from tools.stages import ROOT, STAGES, StageRun, run_stages, stage_command
+
+# The stages' runs in the background keep both cores busy, and torch's own threads, two
+# here, would then spin waiting for each other's share of a sum: one thread does the tests'
+# in-process runs in a third of the CPU time. No test depends on how many threads torch has.
+torch.set_num_threads(1)
 
 # A folder that is not the project's, as a learner elsewhere would run the stages from.
 _ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
@@ -61,7 +67,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the runs that the selected tests need."""
+    """Start the runs that the selected tests need, unless they are only being listed."""
+    if session.config.option.collectonly:
+        return
     needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in _BACKGROUND}
     for name in _BACKGROUND:
         if name in needed:

@@ -265,25 +265,41 @@ def test_a_reader_gone_before_the_first_line_ends_the_stage_quietly(args: list[s
     assert stage.returncode == status
 
 
-def _run_in_a_shell(command: str, **options: object) -> subprocess.CompletedProcess[str]:
+def _start_in_a_shell(command: str, **options: object) -> subprocess.Popen[str]:
+    """`sh -c command`, with "$1" Python, "$2" the torch stage fit_tensor.py and "$3" fit_numpy.py."""
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **options}
-    return subprocess.run(
+    return subprocess.Popen(
         ["sh", "-c", command, "sh", sys.executable, str(ROOT / "fit_tensor.py"), str(ROOT / "fit_numpy.py")],
         text=True,
         stdin=subprocess.DEVNULL,
         env=BUFFERED,
-        timeout=120,
         **streams,
     )
 
 
+def _finished(shell: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        out, err = shell.communicate(timeout=120)
+    finally:
+        shell.kill()
+    return subprocess.CompletedProcess(shell.args, shell.returncode, out, err)
+
+
+def _run_in_a_shell(command: str, **options: object) -> subprocess.CompletedProcess[str]:
+    return _finished(_start_in_a_shell(command, **options))
+
+
 def test_the_log_does_not_need_stderr_and_stderr_never_joins_the_log() -> None:
-    # "$1" is Python, "$2" a torch stage, which writes its device on stderr before the loop.
-    full = _run_in_a_shell('"$1" "$2" --steps 10 --no-figure 2>/dev/full')
-    closed = _run_in_a_shell('"$1" "$2" --steps 10 --no-figure 2>&-')
+    # A torch stage, which writes its device on stderr before the loop; three at once, as
+    # most of each run is importing torch.
     writer = _gone_reader()
-    gone = _run_in_a_shell('"$1" "$2" --steps 10 --no-figure', stderr=writer)
+    started = [
+        _start_in_a_shell('"$1" "$2" --steps 10 --no-figure 2>/dev/full'),
+        _start_in_a_shell('"$1" "$2" --steps 10 --no-figure 2>&-'),
+        _start_in_a_shell('"$1" "$2" --steps 10 --no-figure', stderr=writer),
+    ]
     os.close(writer)
+    full, closed, gone = (_finished(shell) for shell in started)
     assert full.returncode == closed.returncode == gone.returncode == 0
     assert full.stdout == closed.stdout == gone.stdout
     assert len(full.stdout.splitlines()) == 12 and full.stdout.splitlines()[-1].startswith("Result: y = ")
