@@ -1,9 +1,10 @@
-"""Shared fixtures: the least-squares floor, every stage's default run, the diverging run, and
-a stage run inside the test process.
+"""Shared fixtures: the least-squares floor, every stage's default run, every breakage's
+run, the diverging run, and a stage run inside the test process.
 
-The stages' own processes are the suite's longest work. They start in the background as
-soon as the tests are collected, and the tests that read them run last, so that the other
-tests run meanwhile and both cores stay busy from the first test to the last.
+The runs the fixtures hand out are the suite's longest work, and no test takes part in
+them. They start in the background as soon as the tests are collected, and the tests that
+read them run last, so that the other tests run meanwhile and both cores stay busy from the
+first test to the last.
 """
 
 from __future__ import annotations
@@ -23,27 +24,28 @@ import numpy as np
 import pytest
 import torch
 
+import background
 from tools import break_it, compare, make_readme
-from tools.stages import ROOT, STAGES, StageRun, run_stages, stage_command
+from tools.stages import ROOT, StageRun, stage_command
 
-# The stages' runs in the background keep both cores busy, and torch's own threads, two
-# here, would then spin waiting for each other's share of a sum: one thread does the tests'
-# in-process runs in a third of the CPU time. No test depends on how many threads torch has.
+# The runs in the background keep one core busy, and torch's own threads, two here, would
+# then spin waiting for each other's share of a sum: one thread does the tests' in-process
+# runs in a third of the CPU time. No test depends on how many threads torch has.
 torch.set_num_threads(1)
 
 # A folder that is not the project's, as a learner elsewhere would run the stages from.
 _ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
-# The runs are started from processes of their own, freshly started: a thread of this process
+# The runs are made in a process of their own, freshly started: a thread of this process
 # would see what the tests patch in it meanwhile (a tool's stage_command, os.environ), and
-# the runs would be the tests' own. Both at once: the diverging run is short, and waiting
-# behind the default runs it would keep the last tests waiting on one core.
-_pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
-# By the name of the fixture that hands it out, what starts each run.
+# the runs would be the tests' own. One after another, each with one torch thread: the tests
+# keep the other core busy meanwhile, and more processes than cores cost more CPU time in
+# all, not less.
+_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+# By the name of the fixture that hands it out, what starts its runs.
 _BACKGROUND: dict[str, Callable[[], Future]] = {
-    # Every stage run once with its defaults, each as its own process, side by side: on the
-    # CPU, whose figures the published run gives and the README quotes, from elsewhere, and
-    # without a figure.
-    "default_runs": lambda: _pool.submit(run_stages, STAGES, ["--no-figure"], device="cpu", cwd=Path(_ELSEWHERE.name)),
+    # In the order the tests that read them come.
+    "broken_runs": lambda: _pool.submit(background.broken_runs),
+    "default_runs": lambda: _pool.submit(background.default_runs, Path(_ELSEWHERE.name)),
     # The run the README shows diverging (`python fit_numpy.py --points 20000`), from the
     # shell, with every warning an error: the README quotes what it prints, and its last line
     # must be the stage's own message, not a traceback.
@@ -127,6 +129,4 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict]:
 
 @pytest.fixture(scope="session")
 def broken_runs() -> dict[str, break_it.BrokenRun]:
-    """Every breakage run once, inside this process, on the CPU, where the walkthrough's runs
-    are made: the breakage tests and the pages' check read the same runs."""
-    return {breakage.key: break_it.run(breakage, device="cpu", in_process=True) for breakage in break_it.BREAKAGES}
+    return _result("broken_runs")

@@ -20,22 +20,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import io
 import math
-import random
 import re
-import runpy
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import traceback
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
@@ -45,7 +39,15 @@ if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotting  # noqa: E402
-from tools.stages import ROOT, STAGES, TORCH_STAGES, parse_log, resolve_stages, stage_number  # noqa: E402
+from tools.stages import (  # noqa: E402
+    ROOT,
+    STAGES,
+    TORCH_STAGES,
+    parse_log,
+    resolve_stages,
+    run_script_in_process,
+    stage_number,
+)
 
 # The line a stage's own check prints when the loss stops being a finite number.
 DIVERGED = "so the fit diverged"
@@ -513,86 +515,6 @@ def broken_copy(breakage: Breakage) -> Iterator[Path]:
         yield path
 
 
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """warnings.showwarning as Python's own: the warning on sys.stderr, wherever that is now."""
-    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-@contextlib.contextmanager
-def _process_state_kept() -> Iterator[None]:
-    """Put back, afterwards, what a stage run in this process may change in it: the command
-    line, the excepthook, signal handlers, NumPy's error handling, torch's grad mode, the
-    random generators and the warning filters."""
-    import torch
-
-    argv, excepthook, errors, grad = sys.argv[:], sys.excepthook, np.geterr(), torch.is_grad_enabled()
-    generators = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
-    signals = [getattr(signal, name) for name in ("SIGINT", "SIGPIPE") if hasattr(signal, name)]
-    handlers = {number: signal.getsignal(number) for number in signals}
-    try:
-        with warnings.catch_warnings():
-            # Python's own filters for a script: a warning once per place it comes from, and a
-            # DeprecationWarning only where the script itself (__main__) triggers it. Each
-            # change of the filters also forgets which warnings were already shown, so every
-            # run shows its own, as a fresh process would.
-            warnings.resetwarnings()
-            for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning, DeprecationWarning):
-                warnings.filterwarnings("ignore", category=category)
-            warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
-            # Shown on this run's stderr, as Python shows them, whoever collects them here.
-            warnings.showwarning = _show_warning
-            # A new process seeds Python's random from the operating system; so does this run.
-            random.seed()
-            # What plotting.command_line does for a stage that is the program being run: the
-            # loop reports an overflowing loss itself, so NumPy's warnings about it stay quiet.
-            np.seterr(over="ignore", invalid="ignore")
-            yield
-    finally:
-        sys.argv, sys.excepthook = argv, excepthook
-        np.seterr(**errors)
-        torch.set_grad_enabled(grad)
-        random.setstate(generators[0])
-        np.random.set_state(generators[1])
-        torch.random.set_rng_state(generators[2])
-        for number, handler in handlers.items():
-            if handler is not None:
-                signal.signal(number, handler)
-
-
-def _run_in_process(path: Path, args: Sequence[str]) -> tuple[int, str, str]:
-    """Run the broken copy as `python <path> ARGS` would, inside this process: torch is
-    imported once, which makes the tests fast. The exit status and stderr are the ones
-    Python would give: a traceback for an exception, the message for sys.exit("...")."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    returncode = 0
-    with _process_state_kept(), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        sys.argv = [str(path), *args]
-        try:
-            runpy.run_path(str(path), run_name="__main__")
-        except SystemExit as end:
-            # plotting.Stopped is a signal ending the run: it ends this process too.
-            if type(end).__name__ == "Stopped":
-                raise
-            if end.code is None or isinstance(end.code, int):
-                returncode = end.code or 0
-            else:
-                print(end.code, file=sys.stderr)
-                returncode = 1
-        except KeyboardInterrupt:
-            raise
-        except BaseException as error:  # noqa: B036 -- whatever the stage raised is what it did
-            traceback.print_exception(error, file=sys.stderr)
-            returncode = 1
-    return returncode, stdout.getvalue(), stderr.getvalue()
-
-
 def _run_process(path: Path, args: Sequence[str]) -> tuple[int, str, str]:
     """Run the broken copy as its own `python` process, from its folder. If this process is
     interrupted (Ctrl-C), the child is stopped before the interruption goes on up."""
@@ -622,7 +544,7 @@ def run(breakage: Breakage, device: str | None = None, in_process: bool = False)
     output, and puts the process back as it was afterwards."""
     args = run_args(breakage, device)
     with broken_copy(breakage) as path:
-        returncode, stdout, stderr = (_run_in_process if in_process else _run_process)(path, args)
+        returncode, stdout, stderr = (run_script_in_process if in_process else _run_process)(path, args)
     return BrokenRun(breakage, args, returncode, stdout, stderr)
 
 
