@@ -1,5 +1,5 @@
 """Shared fixtures: the least-squares floor, every stage's default run, every breakage's
-run, the diverging run, and a stage run inside the test process.
+run and its stage's unbroken run, the diverging run, and a stage run inside the test process.
 
 The runs the fixtures hand out are the suite's longest work, and no test takes part in
 them. They start in the background as soon as the tests are collected, and the tests that
@@ -9,6 +9,7 @@ first test to the last.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import runpy
@@ -35,21 +36,13 @@ torch.set_num_threads(1)
 
 # A folder that is not the project's, as a learner elsewhere would run the stages from.
 _ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
-# The runs are made in a process of their own, freshly started: a thread of this process
-# would see what the tests patch in it meanwhile (a tool's stage_command, os.environ), and
-# the runs would be the tests' own. One after another, each with one torch thread: the tests
-# keep the other core busy meanwhile, and more processes than cores cost more CPU time in
-# all, not less.
-_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-# By the name of the fixture that hands it out, what starts its runs.
-_BACKGROUND: dict[str, Callable[[], Future]] = {
-    # In the order the tests that read them come.
-    "broken_runs": lambda: _pool.submit(background.broken_runs),
-    "default_runs": lambda: _pool.submit(background.default_runs, Path(_ELSEWHERE.name)),
+# By the name of the fixture that hands them out, the runs, longest first.
+_RUNS: dict[str, Callable[[], Any]] = {
+    "default_runs": functools.partial(background.default_runs, Path(_ELSEWHERE.name)),
     # The run the README shows diverging (`python fit_numpy.py --points 20000`), from the
     # shell, with every warning an error: the README quotes what it prints, and its last line
     # must be the stage's own message, not a traceback.
-    "diverging_run": lambda: _pool.submit(
+    "diverging_run": functools.partial(
         subprocess.run,
         stage_command("fit_numpy.py", *make_readme.DIVERGING),
         capture_output=True,
@@ -59,23 +52,31 @@ _BACKGROUND: dict[str, Callable[[], Future]] = {
         stdin=subprocess.DEVNULL,
         timeout=120,
     ),
+    "broken_runs": background.broken_runs,
+    "unbroken_runs": background.unbroken_runs,
 }
+# The runs are made one after another in a process of their own, freshly started: a thread
+# of this process would see what the tests patch in it meanwhile (a tool's stage_command,
+# os.environ), and the runs would be the tests' own. One process, with one torch thread: the
+# tests keep the other core busy meanwhile, and more processes than cores cost more CPU
+# time in all, not less.
+_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 _started: dict[str, Future] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Move the tests that wait for a background run to the end; a stable sort keeps each group's order."""
-    items.sort(key=lambda item: any(name in _BACKGROUND for name in getattr(item, "fixturenames", ())))
+    """Move the tests that read the runs to the end; a stable sort keeps each group's order."""
+    items.sort(key=lambda item: any(name in _RUNS for name in getattr(item, "fixturenames", ())))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the runs that the selected tests need, unless they are only being listed."""
     if session.config.option.collectonly:
         return
-    needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in _BACKGROUND}
-    for name in _BACKGROUND:
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in _RUNS}
+    for name, run in _RUNS.items():
         if name in needed:
-            _started[name] = _BACKGROUND[name]()
+            _started[name] = _pool.submit(run)
 
 
 def pytest_sessionfinish() -> None:
@@ -84,10 +85,13 @@ def pytest_sessionfinish() -> None:
 
 
 def _result(name: str) -> Any:
-    if name not in _started:
-        # Asked for in a way collection does not see (request.getfixturevalue): run it now.
-        _started[name] = _BACKGROUND[name]()
-    return _started[name].result()
+    """What a run returned. If the background process has not begun it, because the runs
+    before it still keep it busy, or it was never asked for there (a fixture requested in a
+    way collection does not see), this process makes it now rather than wait."""
+    started = _started.get(name)
+    if started is None or started.cancel():
+        return _RUNS[name]()
+    return started.result()
 
 
 @pytest.fixture(scope="session")
@@ -130,3 +134,8 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict]:
 @pytest.fixture(scope="session")
 def broken_runs() -> dict[str, break_it.BrokenRun]:
     return _result("broken_runs")
+
+
+@pytest.fixture(scope="session")
+def unbroken_runs() -> dict[tuple[str, tuple[str, ...]], break_it.BrokenRun]:
+    return _result("unbroken_runs")

@@ -1,9 +1,9 @@
 """tools/break_it.py: every breakage applies to today's stage, its broken run goes wrong as it
 says, the unbroken stage with the same flags does not, and the command line works.
 
-The runs are made inside the test process (torch is imported once), each stage's unbroken
-run once per set of flags; two breakages are run as real processes too, to show that both
-ways print the same.
+The runs are made in one process (torch is imported once; see tests/background.py), each
+stage's unbroken run once per set of flags; two breakages are run as real processes too, to
+show that both ways print the same.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from background import unbroken
 from tools import break_it, break_it_ja
 from tools.break_it import BREAKAGES, Breakage, BrokenRun, Diverges, EndsAbove, EndsBelow, FitAbove
 from tools.stages import ROOT, STAGES, parse_log
@@ -27,21 +28,18 @@ NEAR = 1.5
 BY_KEY = {breakage.key: breakage for breakage in BREAKAGES}
 
 
-def unbroken(breakage: Breakage) -> Breakage:
-    """The same stage, flags and expectation, with nothing changed."""
-    return dataclasses.replace(breakage, new=breakage.old)
-
-
 def _key(breakage: Breakage) -> tuple[str, str, tuple[str, ...]]:
     return breakage.stage, break_it.broken_source(breakage), breakage.args
 
 
 @pytest.fixture(scope="module")
-def runs(broken_runs: dict[str, BrokenRun]) -> dict[tuple[str, str, tuple[str, ...]], BrokenRun]:
+def runs(
+    broken_runs: dict[str, BrokenRun], unbroken_runs: dict[tuple[str, tuple[str, ...]], BrokenRun]
+) -> dict[tuple[str, str, tuple[str, ...]], BrokenRun]:
     """Runs made so far, by (stage, the text run, flags): each broken copy run once (the
     session's runs, which the pages' check reads too), and each stage unbroken once for each
     set of flags its breakages use."""
-    return {_key(breakage): broken_runs[breakage.key] for breakage in BREAKAGES}
+    return {_key(run.breakage): run for run in (*broken_runs.values(), *unbroken_runs.values())}
 
 
 def run_of(breakage: Breakage, cache: dict) -> BrokenRun:
