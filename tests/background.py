@@ -1,12 +1,17 @@
-"""The suite's longest runs, which need no test's help: conftest.py has them made in a
-process of its own, one after another, as soon as the tests are collected, or here, by the
-tests' process, if that one has not begun a run when a test needs it."""
+"""The suite's longest runs, which need no test's help, and the queue that makes them in a
+process of its own while the tests run."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
+import multiprocessing
+import threading
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -46,3 +51,65 @@ def unbroken_runs() -> dict[tuple[str, tuple[str, ...]], break_it.BrokenRun]:
     for breakage in break_it.BREAKAGES:
         first.setdefault((breakage.stage, breakage.args), unbroken(breakage))
     return {key: break_it.run(breakage, device="cpu", in_process=True) for key, breakage in first.items()}
+
+
+class Queue:
+    """Runs made one after another, in the order given, in a process of its own, each begun
+    when the one before it has ended. A run that the process has not begun when it is needed
+    is made by the caller instead, and while the caller waits for one that the process is
+    making, it makes the last one still waiting: neither waits for the other while there is
+    work left.
+
+    The process is freshly started: a thread of the caller's would see what the tests patch
+    in it meanwhile (a tool's stage_command, os.environ), and the runs would be the tests'
+    own. One process, with one torch thread: the tests keep the other core busy meanwhile,
+    and more processes than cores cost more CPU time in all, not less.
+    """
+
+    def __init__(self, runs: Mapping[str, Callable[[], Any]]) -> None:
+        self._runs = runs
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self._lock = threading.Lock()
+        self._waiting: list[str] = []
+        self._begun: dict[str, Future] = {}
+
+    def start(self, names: Collection[str]) -> None:
+        """Begin making the runs named, in the queue's order."""
+        self._waiting = [name for name in self._runs if name in names]
+        threading.Thread(target=self._feed, daemon=True).start()
+
+    def _feed(self) -> None:
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    return
+                name = self._waiting.pop(0)
+                self._begun[name] = begun = self._pool.submit(self._runs[name])
+            # The pool would take the next run as begun before the process is free for it.
+            concurrent.futures.wait([begun])
+
+    def result(self, name: str) -> Any:
+        """What the run returned. One that the process has not begun is made here, now; while
+        the process is still making this one, the caller makes the last one waiting."""
+        while True:
+            with self._lock:
+                begun = self._begun.get(name)
+                if begun is None:
+                    take = name
+                    if name in self._waiting:
+                        self._waiting.remove(name)
+                elif not begun.done() and self._waiting:
+                    take = self._waiting.pop()
+                else:
+                    return begun.result()
+                self._begun[take] = made = Future()
+            try:
+                made.set_result(self._runs[take]())
+            except Exception as error:  # whoever needs this run hears of it
+                made.set_exception(error)
+
+    def stop(self) -> None:
+        """Begin no more runs, and end the process once the one it is making has ended."""
+        with self._lock:
+            self._waiting.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)

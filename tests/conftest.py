@@ -10,14 +10,12 @@ first test to the last.
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import runpy
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +34,12 @@ torch.set_num_threads(1)
 
 # A folder that is not the project's, as a learner elsewhere would run the stages from.
 _ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
-# By the name of the fixture that hands them out, the runs, longest first.
+# By the name of the fixture that hands them out, the runs, in the order the background
+# process makes them: the longest first, the ones the tests need last at the end.
 _RUNS: dict[str, Callable[[], Any]] = {
     "default_runs": functools.partial(background.default_runs, Path(_ELSEWHERE.name)),
+    "broken_runs": background.broken_runs,
+    "unbroken_runs": background.unbroken_runs,
     # The run the README shows diverging (`python fit_numpy.py --points 20000`), from the
     # shell, with every warning an error: the README quotes what it prints, and its last line
     # must be the stage's own message, not a traceback.
@@ -52,16 +53,8 @@ _RUNS: dict[str, Callable[[], Any]] = {
         stdin=subprocess.DEVNULL,
         timeout=120,
     ),
-    "broken_runs": background.broken_runs,
-    "unbroken_runs": background.unbroken_runs,
 }
-# The runs are made one after another in a process of their own, freshly started: a thread
-# of this process would see what the tests patch in it meanwhile (a tool's stage_command,
-# os.environ), and the runs would be the tests' own. One process, with one torch thread: the
-# tests keep the other core busy meanwhile, and more processes than cores cost more CPU
-# time in all, not less.
-_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-_started: dict[str, Future] = {}
+_queue = background.Queue(_RUNS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -71,37 +64,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the runs that the selected tests need, unless they are only being listed."""
-    if session.config.option.collectonly:
-        return
-    needed = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in _RUNS}
-    for name, run in _RUNS.items():
-        if name in needed:
-            _started[name] = _pool.submit(run)
+    if not session.config.option.collectonly:
+        _queue.start({name for item in session.items for name in getattr(item, "fixturenames", ())})
 
 
 def pytest_sessionfinish() -> None:
-    _pool.shutdown(wait=True, cancel_futures=True)
+    _queue.stop()
     _ELSEWHERE.cleanup()
-
-
-def _result(name: str) -> Any:
-    """What a run returned. If the background process has not begun it, because the runs
-    before it still keep it busy, or it was never asked for there (a fixture requested in a
-    way collection does not see), this process makes it now rather than wait."""
-    started = _started.get(name)
-    if started is None or started.cancel():
-        return _RUNS[name]()
-    return started.result()
 
 
 @pytest.fixture(scope="session")
 def default_runs() -> dict[str, StageRun]:
-    return _result("default_runs")
+    return _queue.result("default_runs")
 
 
 @pytest.fixture(scope="session")
 def diverging_run() -> subprocess.CompletedProcess[str]:
-    return _result("diverging_run")
+    return _queue.result("diverging_run")
 
 
 @pytest.fixture(scope="session")
@@ -133,9 +112,9 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict]:
 
 @pytest.fixture(scope="session")
 def broken_runs() -> dict[str, break_it.BrokenRun]:
-    return _result("broken_runs")
+    return _queue.result("broken_runs")
 
 
 @pytest.fixture(scope="session")
 def unbroken_runs() -> dict[tuple[str, tuple[str, ...]], break_it.BrokenRun]:
-    return _result("unbroken_runs")
+    return _queue.result("unbroken_runs")

@@ -1,4 +1,4 @@
-"""Every stage, run as a learner runs it, reaches the floor and reproduces the published log."""
+"""Every stage, run with no arguments, reaches the floor and reproduces the published log."""
 
 from __future__ import annotations
 
