@@ -53,6 +53,10 @@ def unbroken_runs() -> dict[tuple[str, tuple[str, ...]], break_it.BrokenRun]:
     return {key: break_it.run(breakage, device="cpu", in_process=True) for key, breakage in first.items()}
 
 
+def ready() -> None:
+    """Nothing: a process that runs it has imported this module, and torch with it."""
+
+
 class Queue:
     """Runs made one after another, in the order given, in a process of its own, each begun
     when the one before it has ended. A run that the process has not begun when it is needed
@@ -72,6 +76,11 @@ class Queue:
         self._lock = threading.Lock()
         self._waiting: list[str] = []
         self._begun: dict[str, Future] = {}
+
+    def prepare(self) -> None:
+        """Start the process now: it imports torch and the tools, for seconds, while the
+        tests are being collected."""
+        self._pool.submit(ready)
 
     def start(self, names: Collection[str]) -> None:
         """Begin making the runs named, in the queue's order."""

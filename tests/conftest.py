@@ -57,6 +57,11 @@ _RUNS: dict[str, Callable[[], Any]] = {
 _queue = background.Queue(_RUNS)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.option.collectonly:
+        _queue.prepare()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Move the tests that read the runs to the end; a stable sort keeps each group's order."""
     items.sort(key=lambda item: any(name in _RUNS for name in getattr(item, "fixturenames", ())))
