@@ -59,7 +59,8 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from jupyter_client import AsyncKernelManager
 
     manager = AsyncKernelManager()
-    env = {**os.environ, plotting.ARGS_VARIABLE: f"--steps {STEPS}"}
+    # One torch thread, as in the tests' own process: the background runs keep the other core busy.
+    env = {**os.environ, plotting.ARGS_VARIABLE: f"--steps {STEPS}", "OMP_NUM_THREADS": "1"}
     nbclient.util.run_sync(manager.start_kernel)(
         cwd=str(tmp_path_factory.mktemp("kernel")), env=env, extra_arguments=["--HistoryManager.hist_file=:memory:"]
     )
