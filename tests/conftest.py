@@ -40,8 +40,8 @@ _RUNS: dict[str, Callable[[], Any]] = {
     "default_runs": functools.partial(background.default_runs, Path(_ELSEWHERE.name)),
     "broken_runs": background.broken_runs,
     "unbroken_runs": background.unbroken_runs,
-    # The run the README shows diverging (`python fit_numpy.py --points 20000`), from the
-    # shell, with every warning an error: the README quotes what it prints, and its last line
+    # The run the reference shows diverging (`python fit_numpy.py --points 20000`), from the
+    # shell, with every warning an error: the reference quotes what it prints, and its last line
     # must be the stage's own message, not a traceback.
     "diverging_run": functools.partial(
         subprocess.run,

@@ -201,7 +201,7 @@ def test_divergence_from_the_shell_names_the_step_without_a_traceback(
     diverging_run: subprocess.CompletedProcess[str],
 ) -> None:
     # Ten times the points make the summed loss's gradient ten times larger, and the
-    # default rate overshoots, as the README shows.
+    # default rate overshoots, as the reference shows.
     done = diverging_run
     assert done.returncode == 1
     assert re.fullmatch(r"step \d+: the loss is (inf|nan), .* try a smaller --learning-rate", done.stderr.strip())
