@@ -7,7 +7,10 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import multiprocessing
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 
 import torch
 
+import plotting
 from tools import break_it
 from tools.stages import STAGES, StageRun, run_stage_in_process
 
@@ -57,6 +61,29 @@ def ready() -> None:
     """Nothing: a process that runs it has imported this module, and torch with it."""
 
 
+def _begin_process(parent: int) -> None:
+    """Made ready for its runs: the background process leaves Ctrl-C, which a terminal sends
+    to every process of the suite, to the tests' process, which then stops it; it ends its
+    run by unwinding it (removing its temporary folders) when stopped; and it stops itself
+    if the tests' process ends without stopping it (killed, say)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _unwind)
+    threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def _unwind(signum: int, frame: object) -> None:
+    raise plotting.Stopped(128 + signum)
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+    # The pool's loop takes the unwound run's end as its result and waits for the next.
+    time.sleep(5)
+    os._exit(128 + signal.SIGTERM)
+
+
 class Queue:
     """Runs made one after another, in the order given, in a process of its own, each begun
     when the one before it has ended. A run that the process has not begun when it is needed
@@ -72,7 +99,7 @@ class Queue:
 
     def __init__(self, runs: Mapping[str, Callable[[], Any]]) -> None:
         self._runs = runs
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._waiting: list[str] = []
         self._begun: dict[str, Future] = {}
@@ -80,10 +107,18 @@ class Queue:
     def prepare(self) -> None:
         """Start the process now: it imports torch and the tools, for seconds, while the
         tests are being collected."""
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_begin_process,
+            initargs=(os.getpid(),),
+        )
         self._pool.submit(ready)
 
     def start(self, names: Collection[str]) -> None:
         """Begin making the runs named, in the queue's order."""
+        if self._pool is None:
+            self.prepare()
         self._waiting = [name for name in self._runs if name in names]
         threading.Thread(target=self._feed, daemon=True).start()
 
@@ -118,7 +153,12 @@ class Queue:
                 made.set_exception(error)
 
     def stop(self) -> None:
-        """Begin no more runs, and end the process once the one it is making has ended."""
+        """Begin no more runs, and stop the process: what it is still making no test needs
+        (the tests stopped early: -x, Ctrl-C)."""
         with self._lock:
             self._waiting.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in multiprocessing.active_children():
+                process.terminate()
+                process.join()

@@ -310,8 +310,10 @@ def _process_state_kept() -> Iterator[None]:
 def run_script_in_process(path: Path, args: Sequence[str]) -> tuple[int, str, str]:
     """Run a stage's file as `python <path> ARGS` would, inside this process, and return its
     exit status, stdout and stderr: torch is imported once for many runs, which makes the
-    tests fast. The exit status and stderr are the ones
-    Python would give: a traceback for an exception, the message for sys.exit("...")."""
+    tests fast. The exit status and stderr are the ones Python would give: the message for
+    sys.exit("..."), and for an exception a traceback that ends as a process's does, with
+    runpy's frames above the script's. A stage's one-line messages for what a program that
+    is being run alone hears (too little memory, a signal) are a process's only."""
     stdout, stderr = io.StringIO(), io.StringIO()
     returncode = 0
     with _process_state_kept(), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -337,7 +339,7 @@ def run_script_in_process(path: Path, args: Sequence[str]) -> tuple[int, str, st
 
 def run_stage_in_process(stage: str, args: Sequence[str] = (), device: str | None = None) -> StageRun:
     """Run one stage inside this process, from the working directory, as run_stage runs it
-    in a process of its own, with the same output."""
+    in a process of its own: the same output, but as run_script_in_process says."""
     start = time.perf_counter()
     returncode, stdout, stderr = run_script_in_process(ROOT / stage, stage_command(stage, *args, device=device)[2:])
     return StageRun(stage, returncode, stdout, stderr, time.perf_counter() - start)
