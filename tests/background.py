@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,26 +20,26 @@ import torch
 
 import plotting
 from tools import break_it
-from tools.stages import STAGES, StageRun, run_stage_in_process
+from tools.stages import StageRun, run_stage_in_process
 
 
-def default_runs(folder: Path) -> dict[str, StageRun]:
-    """Every stage run once with its defaults, on the CPU, whose figures the published run
-    gives, from `folder`, as a learner elsewhere would, and without a figure. They run in
-    this process, which imports torch once: what a stage prints as a process of its own
-    the pages quote, and tests/test_readme.py holds these runs to them."""
+def default_run(stage: str, folder: Path) -> StageRun:
+    """The stage run once with its defaults, on the CPU, whose figures the published run
+    gives, from `folder`, as a learner elsewhere would, and without a figure. It runs in
+    the process that asks, which has imported torch already: what a stage prints as a
+    process of its own the pages quote, and tests/test_readme.py holds these runs to them."""
     # The tests keep the other core busy meanwhile, and two threads with one core between
     # them spin waiting for each other's share of a sum: one costs less CPU time in all.
     torch.set_num_threads(1)
     with contextlib.chdir(folder):
-        return {stage: run_stage_in_process(stage, ["--no-figure"], device="cpu") for stage in STAGES}
+        return run_stage_in_process(stage, ["--no-figure"], device="cpu")
 
 
-def broken_runs() -> dict[str, break_it.BrokenRun]:
-    """Every breakage run once on the CPU, where the walkthrough's runs are made, by its key:
-    the breakage tests and the pages' check read the same runs."""
+def broken_run(breakage: break_it.Breakage) -> break_it.BrokenRun:
+    """The breakage run once on the CPU, where the walkthrough's runs are made: the breakage
+    tests and the pages' check read the same run."""
     torch.set_num_threads(1)
-    return {breakage.key: break_it.run(breakage, device="cpu", in_process=True) for breakage in break_it.BREAKAGES}
+    return break_it.run(breakage, device="cpu", in_process=True)
 
 
 def unbroken(breakage: break_it.Breakage) -> break_it.Breakage:
@@ -47,14 +47,12 @@ def unbroken(breakage: break_it.Breakage) -> break_it.Breakage:
     return dataclasses.replace(breakage, new=breakage.old)
 
 
-def unbroken_runs() -> dict[tuple[str, tuple[str, ...]], break_it.BrokenRun]:
-    """Each stage run as it is, on the CPU, once for each set of flags its breakages use, by
-    (stage, flags)."""
-    torch.set_num_threads(1)
-    first = {}
+def unbroken_breakages() -> dict[tuple[str, tuple[str, ...]], break_it.Breakage]:
+    """By (stage, flags), each stage as it is, once for each set of flags its breakages use."""
+    first: dict[tuple[str, tuple[str, ...]], break_it.Breakage] = {}
     for breakage in break_it.BREAKAGES:
         first.setdefault((breakage.stage, breakage.args), unbroken(breakage))
-    return {key: break_it.run(breakage, device="cpu", in_process=True) for key, breakage in first.items()}
+    return first
 
 
 def ready() -> None:
@@ -97,12 +95,12 @@ class Queue:
     and more processes than cores cost more CPU time in all, not less.
     """
 
-    def __init__(self, runs: Mapping[str, Callable[[], Any]]) -> None:
+    def __init__(self, runs: Mapping[Hashable, Callable[[], Any]]) -> None:
         self._runs = runs
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._waiting: list[str] = []
-        self._begun: dict[str, Future] = {}
+        self._waiting: list[Hashable] = []
+        self._begun: dict[Hashable, Future] = {}
 
     def prepare(self) -> None:
         """Start the process now: it imports torch and the tools, for seconds, while the
@@ -115,7 +113,7 @@ class Queue:
         )
         self._pool.submit(ready)
 
-    def start(self, names: Collection[str]) -> None:
+    def start(self, names: Collection[Hashable]) -> None:
         """Begin making the runs named, in the queue's order."""
         if self._pool is None:
             self.prepare()
@@ -132,7 +130,7 @@ class Queue:
             # The pool would take the next run as begun before the process is free for it.
             concurrent.futures.wait([begun])
 
-    def result(self, name: str) -> Any:
+    def result(self, name: Hashable) -> Any:
         """What the run returned. One that the process has not begun is made here, now; while
         the process is still making this one, the caller makes the last one waiting."""
         while True:

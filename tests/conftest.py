@@ -25,7 +25,7 @@ import torch
 
 import background
 from tools import break_it, compare, make_readme
-from tools.stages import ROOT, StageRun, stage_command
+from tools.stages import ROOT, STAGES, StageRun, stage_command
 
 # The runs in the background keep one core busy, and torch's own threads, two here, would
 # then spin waiting for each other's share of a sum: one thread does the tests' in-process
@@ -34,26 +34,34 @@ torch.set_num_threads(1)
 
 # A folder that is not the project's, as a learner elsewhere would run the stages from.
 _ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
-# By the name of the fixture that hands them out, the runs, in the order the background
-# process makes them: the longest first, the ones the tests need last at the end.
-_RUNS: dict[str, Callable[[], Any]] = {
-    "default_runs": functools.partial(background.default_runs, Path(_ELSEWHERE.name)),
-    "broken_runs": background.broken_runs,
-    "unbroken_runs": background.unbroken_runs,
-    # The run the reference shows diverging (`python fit_numpy.py --points 20000`), from the
-    # shell, with every warning an error: the reference quotes what it prints, and its last line
-    # must be the stage's own message, not a traceback.
-    "diverging_run": functools.partial(
-        subprocess.run,
-        stage_command("fit_numpy.py", *make_readme.DIVERGING),
-        capture_output=True,
-        text=True,
-        cwd=_ELSEWHERE.name,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    ),
+# The runs, each named by the fixture that hands it out and its key there, in the order the
+# background process makes them. Each is its own run, so that the tests' process can make
+# any the background one has not begun, and neither is left waiting for the other's last
+# long run. The longest first: stage 8, with three times the steps, then the other stages'
+# default runs, the later (more work at each step) first; the breakages, which the tests
+# read first, last, as the tests' process makes them itself if it gets there first.
+_RUNS: dict[tuple[str, Any], Callable[[], Any]] = {
+    ("default_runs", stage): functools.partial(background.default_run, stage, Path(_ELSEWHERE.name))
+    for stage in reversed(STAGES)
 }
+# The run the reference shows diverging (`python fit_numpy.py --points 20000`), from the
+# shell, with every warning an error: the reference quotes what it prints, and its last line
+# must be the stage's own message, not a traceback.
+_RUNS["diverging_run", None] = functools.partial(
+    subprocess.run,
+    stage_command("fit_numpy.py", *make_readme.DIVERGING),
+    capture_output=True,
+    text=True,
+    cwd=_ELSEWHERE.name,
+    env={**os.environ, "PYTHONWARNINGS": "error"},
+    stdin=subprocess.DEVNULL,
+    timeout=120,
+)
+for _breakage in break_it.BREAKAGES:
+    _RUNS["broken_runs", _breakage.key] = functools.partial(background.broken_run, _breakage)
+for _stage_and_flags, _breakage in background.unbroken_breakages().items():
+    _RUNS["unbroken_runs", _stage_and_flags] = functools.partial(background.broken_run, _breakage)
+_FIXTURES = {fixture for fixture, _ in _RUNS}
 _queue = background.Queue(_RUNS)
 
 
@@ -64,13 +72,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Move the tests that read the runs to the end; a stable sort keeps each group's order."""
-    items.sort(key=lambda item: any(name in _RUNS for name in getattr(item, "fixturenames", ())))
+    items.sort(key=lambda item: not _FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the runs that the selected tests need, unless they are only being listed."""
     if not session.config.option.collectonly:
-        _queue.start({name for item in session.items for name in getattr(item, "fixturenames", ())})
+        needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+        _queue.start({run for run in _RUNS if run[0] in needed})
 
 
 def pytest_sessionfinish() -> None:
@@ -78,14 +87,20 @@ def pytest_sessionfinish() -> None:
     _ELSEWHERE.cleanup()
 
 
+def _results(fixture: str) -> dict[Any, Any]:
+    """The fixture's runs, by their keys, each as it ends."""
+    return {key: _queue.result((name, key)) for name, key in _RUNS if name == fixture}
+
+
 @pytest.fixture(scope="session")
 def default_runs() -> dict[str, StageRun]:
-    return _queue.result("default_runs")
+    runs = _results("default_runs")
+    return {stage: runs[stage] for stage in STAGES}
 
 
 @pytest.fixture(scope="session")
 def diverging_run() -> subprocess.CompletedProcess[str]:
-    return _queue.result("diverging_run")
+    return _queue.result(("diverging_run", None))
 
 
 @pytest.fixture(scope="session")
@@ -117,9 +132,9 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict]:
 
 @pytest.fixture(scope="session")
 def broken_runs() -> dict[str, break_it.BrokenRun]:
-    return _queue.result("broken_runs")
+    return _results("broken_runs")
 
 
 @pytest.fixture(scope="session")
 def unbroken_runs() -> dict[tuple[str, tuple[str, ...]], break_it.BrokenRun]:
-    return _queue.result("unbroken_runs")
+    return _results("unbroken_runs")

@@ -140,9 +140,13 @@ def test_a_run_in_this_process_puts_the_process_back() -> None:
     assert (sys.argv, sys.excepthook, np.geterr(), torch.is_grad_enabled(), signal.getsignal(signal.SIGINT)) == before
 
 
-def test_a_run_in_its_own_process_prints_what_a_run_in_this_one_does(runs: dict) -> None:
+# The next two make their own run in this process, a short one, rather than read the
+# session's: they then run while the background process is still busy, not after it.
+
+
+def test_a_run_in_its_own_process_prints_what_a_run_in_this_one_does() -> None:
     breakage = BY_KEY["fit_numpy.py:sign-flipped"]
-    inside, outside = run_of(breakage, runs), break_it.run(breakage)
+    inside, outside = run_of(breakage, {}), break_it.run(breakage)
     assert (outside.returncode, outside.stdout, outside.last_error_line) == (
         inside.returncode,
         inside.stdout,
@@ -150,7 +154,7 @@ def test_a_run_in_its_own_process_prints_what_a_run_in_this_one_does(runs: dict)
     )
 
 
-def test_the_command_line_shows_runs_and_explains_a_breakage_and_leaves_the_stages_alone(runs: dict) -> None:
+def test_the_command_line_shows_runs_and_explains_a_breakage_and_leaves_the_stages_alone() -> None:
     """`python tools/break_it.py 4 no-apply`, a real process that runs the broken stage in
     another, prints the diff, the log and last line the run in this process gives, and why."""
     breakage = BY_KEY["fit_newautograd.py:no-apply"]
@@ -164,7 +168,7 @@ def test_the_command_line_shows_runs_and_explains_a_breakage_and_leaves_the_stag
     )
     assert done.returncode == 0, done.stderr
     assert {name: (ROOT / name).read_bytes() for name in files} == files
-    inside = run_of(breakage, runs)
+    inside = run_of(breakage, {})
     assert break_it.diff(breakage) in done.stdout
     assert f"error: {inside.last_error_line}\nexit status {inside.returncode}\n" in done.stdout
     assert inside.stdout in done.stdout
