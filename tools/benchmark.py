@@ -33,11 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotting  # noqa: E402
 
-# Before torch is imported, which takes seconds: a Ctrl-C then ends as one later does.
+# Before anything else is imported (torch takes seconds): a Ctrl-C then ends as one later does.
 if __name__ == "__main__":
     plotting.run_as_program()
-
-import torch  # noqa: E402
 
 from tools.stages import ROOT, STAGES, TORCH_STAGES, parse_log, resolve_stages, stage_defaults, stage_number  # noqa: E402
 
@@ -135,6 +133,8 @@ def measure(stage: str, points: int, steps: int, device: str) -> Measurement:
 def free_memory(device: str) -> int:
     """Free bytes on an accelerator, or 0 where torch cannot tell: torch.accelerator.get_memory_info is missing
     in torch 2.6-2.9 (torch.cuda.mem_get_info is not) and raises on MPS in some ("... not a DeviceAllocator")."""
+    import torch
+
     module = getattr(torch, torch.device(device).type, None)
     for query in (getattr(torch.accelerator, "get_memory_info", None), getattr(module, "mem_get_info", None)):
         # Missing (None cannot be called), or raising in this release: try the next one.
@@ -154,6 +154,8 @@ def default_sizes(accelerators: Sequence[str]) -> list[int]:
 
 def device_name(device: str) -> str:
     if device.startswith("cuda"):
+        import torch
+
         return torch.cuda.get_device_name(device)
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     names = [line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")]
@@ -254,8 +256,9 @@ def parse_arguments(argv: Sequence[str] | None) -> Namespace:
         args.stages = list(STAGES) if args.stages == "all" else resolve_stages([args.stages])
     except ValueError as error:
         parser.error(f"argument --stages: {error}")
+    # The CPU, which every torch has, needs no check, and so no torch for the NumPy stage alone.
     try:
-        args.device = args.device if args.device == "all" else str(plotting.usable_device(args.device))
+        args.device = args.device if args.device in ("all", "cpu") else str(plotting.usable_device(args.device))
     except ValueError as error:
         parser.error(f"argument --device: {error}")
     sizes = args.sizes.split(",") if args.sizes else []
@@ -284,10 +287,14 @@ def parse_arguments(argv: Sequence[str] | None) -> Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
+    # The NumPy stage alone runs on the CPU alone, without torch, which then is not imported.
+    torch = None
+    if set(args.stages) & set(TORCH_STAGES):
+        import torch
     # Every accelerator torch sees (none where there is none), or the one named; the CPU always, as the reference.
-    count = torch.accelerator.device_count() if args.device == "all" else 0
+    count = torch.accelerator.device_count() if torch and args.device == "all" else 0
     accelerators = [f"{torch.accelerator.current_accelerator().type}:{index}" for index in range(count)]
-    accelerators += [] if args.device == "all" or args.device.startswith("cpu") else [args.device]
+    accelerators += [] if not torch or args.device == "all" or args.device.startswith("cpu") else [args.device]
     devices = ["cpu", *accelerators]
     # About 6e7 point-steps a run (10 to 2000 steps); the NumPy stage runs on the CPU only.
     plan = []
@@ -297,7 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan.append((stage, points, steps, device))
     metadata = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": METHOD}
     metadata["devices"] = {device: device_name(device) for device in devices}
-    metadata |= {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+    # For the NumPy stage alone, no torch ran: no version, no threads.
+    metadata["torch"] = torch.__version__ if torch else None
+    metadata["torch_threads"] = torch.get_num_threads() if torch else None
     metadata |= {"cpu_count": os.cpu_count(), "numpy": np.__version__}
     measurements: list[Measurement] = []
     # The results file is written first when the first run has ended: until then a file
