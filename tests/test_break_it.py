@@ -1,9 +1,9 @@
 """tools/break_it.py: every breakage applies to today's stage, its broken run goes wrong as it
 says, the unbroken stage with the same flags does not, and the command line works.
 
-The runs are made in one process (torch is imported once; see tests/background.py), each
-stage's unbroken run once per set of flags; two breakages are run as real processes too, to
-show that both ways print the same.
+The runs are made inside the tests' process or the background one beside it, which import
+torch once each (see tests/background.py), each stage's unbroken run once per set of flags;
+two breakages are run as real processes too, to show that both ways print the same.
 """
 
 from __future__ import annotations
