@@ -94,6 +94,13 @@ def usable_device(name: str) -> torch.device:
     return device
 
 
+def checked_device(name: str) -> str:
+    """A tool's --device, checked now, in one line, rather than by each stage it runs: "cpu",
+    which every torch has, as it is, without importing torch (seconds); any other as
+    usable_device names it, or ValueError."""
+    return name if name == "cpu" else str(usable_device(name))
+
+
 def say(message: str, stream: TextIO | None = None, end: str = "\n") -> None:
     """Write a line on stderr (or `stream`) if it can be written, at once, even with `end`
     "" (the first half of a line); never on stdout, where print would put it when stderr is

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from background import unbroken
+from background import broken_run, unbroken
 from tools import break_it, break_it_ja
 from tools.break_it import BREAKAGES, Breakage, BrokenRun, Diverges, EndsAbove, EndsBelow, FitAbove
 from tools.stages import ROOT, STAGES, parse_log
@@ -45,7 +45,7 @@ def runs(
 def run_of(breakage: Breakage, cache: dict) -> BrokenRun:
     # On the CPU, as the session's broken runs are, whatever accelerator is there.
     if _key(breakage) not in cache:
-        cache[_key(breakage)] = break_it.run(breakage, device="cpu", in_process=True)
+        cache[_key(breakage)] = broken_run(breakage)
     return cache[_key(breakage)]
 
 
@@ -146,7 +146,7 @@ def test_a_run_in_this_process_puts_the_process_back() -> None:
 
 def test_a_run_in_its_own_process_prints_what_a_run_in_this_one_does() -> None:
     breakage = BY_KEY["fit_numpy.py:sign-flipped"]
-    inside, outside = run_of(breakage, {}), break_it.run(breakage)
+    inside, outside = broken_run(breakage), break_it.run(breakage)
     assert (outside.returncode, outside.stdout, outside.last_error_line) == (
         inside.returncode,
         inside.stdout,
@@ -168,7 +168,7 @@ def test_the_command_line_shows_runs_and_explains_a_breakage_and_leaves_the_stag
     )
     assert done.returncode == 0, done.stderr
     assert {name: (ROOT / name).read_bytes() for name in files} == files
-    inside = run_of(breakage, {})
+    inside = broken_run(breakage)
     assert break_it.diff(breakage) in done.stdout
     assert f"error: {inside.last_error_line}\nexit status {inside.returncode}\n" in done.stdout
     assert inside.stdout in done.stdout

@@ -256,9 +256,8 @@ def parse_arguments(argv: Sequence[str] | None) -> Namespace:
         args.stages = list(STAGES) if args.stages == "all" else resolve_stages([args.stages])
     except ValueError as error:
         parser.error(f"argument --stages: {error}")
-    # The CPU, which every torch has, needs no check, and so no torch for the NumPy stage alone.
     try:
-        args.device = args.device if args.device in ("all", "cpu") else str(plotting.usable_device(args.device))
+        args.device = args.device if args.device == "all" else plotting.checked_device(args.device)
     except ValueError as error:
         parser.error(f"argument --device: {error}")
     sizes = args.sizes.split(",") if args.sizes else []

@@ -142,13 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"argument stages: {error}")
     if args.jobs is not None and args.jobs < 1:
         parser.error("argument --jobs: must be at least 1")
-    # A device other than the CPU, which every torch has, is checked now, in one line,
-    # rather than by each torch stage after its start.
-    if args.device != "cpu":
-        try:
-            plotting.usable_device(args.device)
-        except ValueError as error:
-            parser.error(f"argument --device: {error}")
+    try:
+        plotting.checked_device(args.device)
+    except ValueError as error:
+        parser.error(f"argument --device: {error}")
 
     finished = 0
     lock = threading.Lock()
