@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotting  # noqa: E402
 
-# Before anything else is imported (torch takes seconds): a Ctrl-C then ends as one later does.
+# From here on, torch's import (seconds) included, a Ctrl-C ends the benchmark in one line.
 if __name__ == "__main__":
     plotting.run_as_program()
 
