@@ -10,20 +10,28 @@ the log matches stage 2's to float32 rounding.
 import math
 import sys
 
-import plotting
-
 import torch
 
-# The settings: 2000 points and this stage's steps and learning rate, unless flags say
-# otherwise; `--help` lists the flags after this file's docstring, __doc__.
-args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="auto")
+import plotting
+
+# The settings. Change them here, or for one run with the flag of the same name
+# (--help lists the flags).
+points = 2000
+steps = 10000
+learning_rate = 1e-6
+# The device: the accelerator torch finds (an NVIDIA or AMD GPU, Apple's MPS, ...), else
+# the CPU. Ask is_available() first: before torch 2.7, current_accelerator() raises
+# where there is none.
+device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
+flags = plotting.read_flags(__doc__, points=points, steps=steps, learning_rate=learning_rate, device=device)
+points, steps, learning_rate, device = flags.points, flags.steps, flags.learning_rate, flags.device
 # float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
 # memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
 
 # %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
-x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
+x = torch.linspace(-math.pi, math.pi, points, dtype=dtype, device=device)
 y = torch.sin(x)
 
 # %% The model and its start values
@@ -35,26 +43,27 @@ y = torch.sin(x)
 # leaves, the tensors that no recorded operation made. (On the CPU, .to() returns the
 # tensor itself, so there the order makes no difference.)
 torch.manual_seed(0)
-a = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
-b = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
-c = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
-d = torch.randn((), dtype=dtype).to(args.device).requires_grad_()
+a = torch.randn((), dtype=dtype).to(device).requires_grad_()
+b = torch.randn((), dtype=dtype).to(device).requires_grad_()
+c = torch.randn((), dtype=dtype).to(device).requires_grad_()
+d = torch.randn((), dtype=dtype).to(device).requires_grad_()
 
 # %% The training loop
-log_every = args.steps // 10
-for t in range(args.steps + 1):
+log_every = steps // 10
+for t in range(steps + 1):
     # Forward pass: the cubic's prediction at every point.
     y_pred = a + b * x + c * x**2 + d * x**3
 
     # The loss is the sum of squared errors; it is logged before this step's update.
+    # flush=True sends the line out at once, so that a run stopped early keeps its log.
     # loss is a tensor of one number; .item() copies that number out as a Python float.
     loss = torch.square(y_pred - y).sum()
     if t % log_every == 0:
-        print(t, loss.item())
+        print(t, loss.item(), flush=True)
         # A rate too large overshoots the minimum by more at every step, until the loss
         # overflows. Stop there and say so.
         if not math.isfinite(loss.item()):
-            sys.exit(f"step {t}: the loss is {loss.item()}, so the fit diverged; try a smaller --learning-rate")
+            sys.exit(f"step {t}: the loss is {loss.item()}, so the fit diverged; try a smaller learning rate")
 
     # Backward pass: autograd fills a.grad, b.grad, c.grad and d.grad. backward() adds to
     # what is there, so the gradients are cleared first.
@@ -69,12 +78,15 @@ for t in range(args.steps + 1):
     # grad, changed in place), and `a = a - ...` would make a new a computed from the old
     # one, no longer a leaf, whose .grad backward leaves empty.
     with torch.no_grad():
-        a -= args.learning_rate * a.grad
-        b -= args.learning_rate * b.grad
-        c -= args.learning_rate * c.grad
-        d -= args.learning_rate * d.grad
+        a -= learning_rate * a.grad
+        b -= learning_rate * b.grad
+        c -= learning_rate * c.grad
+        d -= learning_rate * d.grad
 
 # %% The result and the figure
 print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3")
 
-plotting.save_fit_figure(__doc__, x, y, y_pred, args)
+# matplotlib draws NumPy's arrays, which live on the CPU: .cpu() copies a tensor there,
+# or returns it as it is if it is there already. y_pred requires grad, and NumPy refuses
+# such a tensor: .detach() gives the same numbers without the record autograd keeps.
+plotting.save_fit_figure(x.cpu(), y.cpu(), y_pred.detach().cpu(), flags)

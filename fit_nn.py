@@ -11,25 +11,33 @@ written by hand.
 import math
 import sys
 
-import plotting
-
 import torch
 
-# The settings: 2000 points and this stage's steps and learning rate, unless flags say
-# otherwise; `--help` lists the flags after this file's docstring, __doc__.
-args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6, device="auto")
+import plotting
+
+# The settings. Change them here, or for one run with the flag of the same name
+# (--help lists the flags).
+points = 2000
+steps = 10000
+learning_rate = 1e-6
+# The device: the accelerator torch finds (an NVIDIA or AMD GPU, Apple's MPS, ...), else
+# the CPU. Ask is_available() first: before torch 2.7, current_accelerator() raises
+# where there is none.
+device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
+flags = plotting.read_flags(__doc__, points=points, steps=steps, learning_rate=learning_rate, device=device)
+points, steps, learning_rate, device = flags.points, flags.steps, flags.learning_rate, flags.device
 # float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
 # memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
 
 # %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
-x = torch.linspace(-math.pi, math.pi, args.points, dtype=dtype, device=args.device)
+x = torch.linspace(-math.pi, math.pi, points, dtype=dtype, device=device)
 y = torch.sin(x)
 
 # The layer's input: one row (x, x^2, x^3) for every point. x.unsqueeze(-1) has shape
 # (points, 1) and p has shape (3,); pow broadcasts the two to shape (points, 3).
-p = torch.tensor([1, 2, 3], device=args.device)
+p = torch.tensor([1, 2, 3], device=device)
 xx = x.unsqueeze(-1).pow(p)
 
 # %% The model and its start values
@@ -40,26 +48,27 @@ xx = x.unsqueeze(-1).pow(p)
 # It draws their start values on the CPU, after a fixed seed; moving the model moves them,
 # and they stay leaves.
 torch.manual_seed(0)
-model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(args.device, dtype)
+model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1)).to(device, dtype)
 # reduction="sum" adds up the squared errors, as the stages before did; the default,
 # "mean", divides the loss by the number of points, and every gradient with it.
 loss_fn = torch.nn.MSELoss(reduction="sum")
 
 # %% The training loop
-log_every = args.steps // 10
-for t in range(args.steps + 1):
+log_every = steps // 10
+for t in range(steps + 1):
     # Forward pass: calling the model runs its layers in turn.
     y_pred = model(xx)
 
     # The loss is the sum of squared errors; it is logged before this step's update.
+    # flush=True sends the line out at once, so that a run stopped early keeps its log.
     # loss is a tensor of one number; .item() copies that number out as a Python float.
     loss = loss_fn(y_pred, y)
     if t % log_every == 0:
-        print(t, loss.item())
+        print(t, loss.item(), flush=True)
         # A rate too large overshoots the minimum by more at every step, until the loss
         # overflows. Stop there and say so.
         if not math.isfinite(loss.item()):
-            sys.exit(f"step {t}: the loss is {loss.item()}, so the fit diverged; try a smaller --learning-rate")
+            sys.exit(f"step {t}: the loss is {loss.item()}, so the fit diverged; try a smaller learning rate")
 
     # Backward pass: autograd fills the .grad of every parameter of the model. backward()
     # adds to what is there, so the gradients are cleared first.
@@ -71,7 +80,7 @@ for t in range(args.steps + 1):
     # requires grad, changed in place).
     with torch.no_grad():
         for param in model.parameters():
-            param -= args.learning_rate * param.grad
+            param -= learning_rate * param.grad
 
 # %% The result and the figure
 # The bias is a; the weights are b, c, d.
@@ -80,4 +89,7 @@ a = linear_layer.bias[0]
 b, c, d = linear_layer.weight[0]
 print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3")
 
-plotting.save_fit_figure(__doc__, x, y, y_pred, args)
+# matplotlib draws NumPy's arrays, which live on the CPU: .cpu() copies a tensor there,
+# or returns it as it is if it is there already. y_pred requires grad, and NumPy refuses
+# such a tensor: .detach() gives the same numbers without the record autograd keeps.
+plotting.save_fit_figure(x.cpu(), y.cpu(), y_pred.detach().cpu(), flags)

@@ -8,17 +8,21 @@ stage hands one of these jobs to PyTorch.
 import math
 import sys
 
-import plotting
-
 import numpy as np
 
-# The settings: 2000 points and this stage's steps and learning rate, unless flags say
-# otherwise; `--help` lists the flags after this file's docstring, __doc__.
-args = plotting.command_line(__doc__, steps=10000, learning_rate=1e-6)
+import plotting
+
+# The settings. Change them here, or for one run with the flag of the same name
+# (--help lists the flags).
+points = 2000
+steps = 10000
+learning_rate = 1e-6
+flags = plotting.read_flags(__doc__, points=points, steps=steps, learning_rate=learning_rate)
+points, steps, learning_rate = flags.points, flags.steps, flags.learning_rate
 
 # %% The data
 # Evenly spaced points of sin(x) on [-pi, pi], both ends included.
-x = np.linspace(-math.pi, math.pi, args.points)
+x = np.linspace(-math.pi, math.pi, points)
 y = np.sin(x)
 
 # %% The model and its start values
@@ -30,19 +34,20 @@ c = np.random.randn()
 d = np.random.randn()
 
 # %% The training loop
-log_every = args.steps // 10
-for t in range(args.steps + 1):
+log_every = steps // 10
+for t in range(steps + 1):
     # Forward pass: the cubic's prediction at every point.
     y_pred = a + b * x + c * x**2 + d * x**3
 
     # The loss is the sum of squared errors; it is logged before this step's update.
+    # flush=True sends the line out at once, so that a run stopped early keeps its log.
     loss = np.square(y_pred - y).sum()
     if t % log_every == 0:
-        print(t, loss)
+        print(t, loss, flush=True)
         # A rate too large overshoots the minimum by more at every step, until the loss
         # overflows. Stop there and say so.
         if not math.isfinite(loss):
-            sys.exit(f"step {t}: the loss is {loss}, so the fit diverged; try a smaller --learning-rate")
+            sys.exit(f"step {t}: the loss is {loss}, so the fit diverged; try a smaller learning rate")
 
     # Backward pass, by the chain rule: d(loss)/d(y_pred) = 2 (y_pred - y), and y_pred
     # depends on a, b, c, d through the factors 1, x, x^2, x^3.
@@ -54,12 +59,12 @@ for t in range(args.steps + 1):
 
     # Gradient descent: move each coefficient a small step against its gradient. The loss
     # sums over all the points, so its gradients are large, and the rate must be small.
-    a -= args.learning_rate * grad_a
-    b -= args.learning_rate * grad_b
-    c -= args.learning_rate * grad_c
-    d -= args.learning_rate * grad_d
+    a -= learning_rate * grad_a
+    b -= learning_rate * grad_b
+    c -= learning_rate * grad_c
+    d -= learning_rate * grad_d
 
 # %% The result and the figure
 print(f"Result: y = {a} + {b} x + {c} x^2 + {d} x^3")
 
-plotting.save_fit_figure(__doc__, x, y, y_pred, args)
+plotting.save_fit_figure(x, y, y_pred, flags)

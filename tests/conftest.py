@@ -1,140 +1,68 @@
-"""Shared fixtures: the least-squares floor, every stage's default run, every breakage's
-run and its stage's unbroken run, the diverging run, and a stage run inside the test process.
+"""Shared fixtures: a stage's run, made once a session however many tests read it, and the
+least-squares floor.
 
-The runs the fixtures hand out are the suite's longest work, and no test takes part in
-them. They start in the background as soon as the tests are collected, and the tests that
-read them run last, so that the other tests run meanwhile and both cores stay busy from the
-first test to the last.
+The tests run in parallel, on a process per core (pytest-xdist's `-n auto`, set in
+pyproject.toml). A session fixture is made once in each such process, so a run that several
+tests read is kept in a file that every process finds, as pytest-xdist's documentation
+shows: the first process to ask makes it, under a lock, and the others read it.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
+import hashlib
+import json
 import os
-import runpy
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
-import torch
+from filelock import FileLock
 
-import background
-from tools import break_it, compare, make_readme
-from tools.stages import ROOT, STAGES, StageRun, stage_command
+from tools.stages import StageRun, least_squares, run_stage
 
-# The runs in the background keep one core busy, and torch's own threads, two here, would
-# then spin waiting for each other's share of a sum: one thread does the tests' in-process
-# runs in a third of the CPU time. No test depends on how many threads torch has.
-torch.set_num_threads(1)
-
-# A folder that is not the project's, as a learner elsewhere would run the stages from.
-_ELSEWHERE = tempfile.TemporaryDirectory(prefix="elsewhere-")
-# The runs, each named by the fixture that hands it out and its key there, in the order the
-# background process makes them. Each is its own run, so that the tests' process can make
-# any the background one has not begun, and neither is left waiting for the other's last
-# long run. The longest first: stage 8, with three times the steps, then the other stages'
-# default runs, the later (more work at each step) first; the breakages, which the tests
-# read first, last, as the tests' process makes them itself if it gets there first.
-_RUNS: dict[tuple[str, Any], Callable[[], Any]] = {
-    ("default_runs", stage): functools.partial(background.default_run, stage, Path(_ELSEWHERE.name))
-    for stage in reversed(STAGES)
-}
-# The run the reference shows diverging (`python fit_numpy.py --points 20000`), from the
-# shell, with every warning an error: the reference quotes what it prints, and its last line
-# must be the stage's own message, not a traceback.
-_RUNS["diverging_run", None] = functools.partial(
-    subprocess.run,
-    stage_command("fit_numpy.py", *make_readme.DIVERGING),
-    capture_output=True,
-    text=True,
-    cwd=_ELSEWHERE.name,
-    env={**os.environ, "PYTHONWARNINGS": "error"},
-    stdin=subprocess.DEVNULL,
-    timeout=120,
-)
-for _breakage in break_it.BREAKAGES:
-    _RUNS["broken_runs", _breakage.key] = functools.partial(background.broken_run, _breakage)
-for _stage_and_flags, _breakage in background.unbroken_breakages().items():
-    _RUNS["unbroken_runs", _stage_and_flags] = functools.partial(background.broken_run, _breakage)
-_FIXTURES = {fixture for fixture, _ in _RUNS}
-_queue = background.Queue(_RUNS)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if not config.option.collectonly:
-        _queue.prepare()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Move the tests that read the runs to the end; a stable sort keeps each group's order."""
-    items.sort(key=lambda item: not _FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the runs that the selected tests need, unless they are only being listed."""
-    if not session.config.option.collectonly:
-        needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-        _queue.start({run for run in _RUNS if run[0] in needed})
-
-
-def pytest_sessionfinish() -> None:
-    _queue.stop()
-    _ELSEWHERE.cleanup()
-
-
-def _results(fixture: str) -> dict[Any, Any]:
-    """The fixture's runs, by their keys, each as it ends."""
-    return {key: _queue.result((name, key)) for name, key in _RUNS if name == fixture}
+# One torch thread in every process the tests start, and in their own: the processes share
+# the cores, and torch's threads would otherwise wait on each other. A sum split otherwise
+# ends in other last digits; every check on a float32 log allows for that.
+os.environ["OMP_NUM_THREADS"] = "1"
 
 
 @pytest.fixture(scope="session")
-def default_runs() -> dict[str, StageRun]:
-    runs = _results("default_runs")
-    return {stage: runs[stage] for stage in STAGES}
+def once(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[], StageRun]], StageRun]:
+    """once(key, make): the StageRun make() returns, made once for the whole session."""
+    folder = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        # Each worker has a folder of its own in the session's one.
+        folder = folder.parent
+
+    def once(key: str, make: Callable[[], StageRun]) -> StageRun:
+        path = folder / f"run-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+        with FileLock(f"{path}.lock"):
+            if not path.exists():
+                path.write_text(json.dumps(dataclasses.asdict(make())), encoding="utf-8")
+            return StageRun(**json.loads(path.read_text(encoding="utf-8")))
+
+    return once
 
 
 @pytest.fixture(scope="session")
-def diverging_run() -> subprocess.CompletedProcess[str]:
-    return _queue.result(("diverging_run", None))
+def run(once: Callable, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., StageRun]:
+    """run(stage, *flags): a stage's run with these flags and --no-figure, as its own process
+    from a folder that is not the project's, made once a session."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
 
-
-@pytest.fixture(scope="session")
-def least_squares() -> tuple[np.ndarray, float]:
-    """The best cubic through the stages' 2000 points of sin(x), by numpy.linalg.lstsq, and
-    its loss: the floor."""
-    return compare.least_squares()
-
-
-@pytest.fixture(scope="session")
-def floor(least_squares: tuple[np.ndarray, float]) -> float:
-    return least_squares[1]
-
-
-@pytest.fixture
-def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict]:
-    """Run a stage inside the test process, as `python <stage> ARGS` would, and return its
-    globals: quick (torch is imported once) and lets a test look at the stage's objects."""
-
-    def run(stage: str, *args: str) -> dict:
-        monkeypatch.setattr(sys, "argv", [stage, *args])
-        # NumPy quiet about an overflowing loss, as in a stage that is the program being
-        # run: its loop reports a diverging loss itself.
-        with np.errstate(over="ignore", invalid="ignore"):
-            return runpy.run_path(str(ROOT / stage), run_name="__main__")
+    def run(stage: str, *flags: str) -> StageRun:
+        return once(repr((stage, flags)), lambda: run_stage(stage, *flags, "--no-figure", cwd=elsewhere))
 
     return run
 
 
 @pytest.fixture(scope="session")
-def broken_runs() -> dict[str, break_it.BrokenRun]:
-    return _results("broken_runs")
+def least_squares_fit() -> tuple[np.ndarray, float]:
+    """The least-squares cubic's coefficients of 1, x, x^2, x^3 and its loss, the floor."""
+    return least_squares()
 
 
 @pytest.fixture(scope="session")
-def unbroken_runs() -> dict[tuple[str, tuple[str, ...]], break_it.BrokenRun]:
-    return _results("unbroken_runs")
+def floor(least_squares_fit: tuple[np.ndarray, float]) -> float:
+    return least_squares_fit[1]

@@ -17,8 +17,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from background import broken_run, unbroken
+
 from tools import break_it, break_it_ja
 from tools.break_it import BREAKAGES, Breakage, BrokenRun, Diverges, EndsAbove, EndsBelow, FitAbove
 from tools.stages import ROOT, STAGES, parse_log

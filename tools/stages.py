@@ -1,42 +1,37 @@
-"""The stages as the tools and tests see them: their order, how to run them, and the one
-reader of the log they print.
+"""The stages as the tools and tests see them: their order, their settings, how to run one,
+and the one reader of the log a stage prints.
 
 A stage prints `<step> <loss>` at its logged steps and ends with a `Result:` line naming
-its fitted model. parse_log turns that text back into numbers, and run_stages runs several
-stages at once as a learner would, each as its own `python fit_*.py` process.
+its fitted model; parse_log turns that text back into numbers.
 """
 
 from __future__ import annotations
 
 import ast
-import contextlib
-import functools
-import io
-import os
-import random
+import math
 import re
-import runpy
-import signal
 import subprocess
 import sys
-import threading
-import time
-import traceback
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
 
 import numpy as np
 
 import plotting
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# In the order a learner reads them; stage N is STAGES[N - 1].
-STAGES = plotting.STAGES
+# In the order a learner reads them: stage N is STAGES[N - 1].
+STAGES = (
+    "fit_numpy.py",
+    "fit_tensor.py",
+    "fit_autograd.py",
+    "fit_newautograd.py",
+    "fit_nn.py",
+    "fit_optim.py",
+    "fit_custom_nn.py",
+    "fit_ctlflow_wshare.py",
+)
 TORCH_STAGES = STAGES[1:]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|inf|nan)"
@@ -50,31 +45,33 @@ def stage_number(stage: str) -> int:
 
 def resolve_stages(names: Iterable[str]) -> list[str]:
     """Stage file names from what a user types: `fit_nn.py`, `fit_nn`, `nn` or `5`, alone or
-    separated by commas; each stage once, in the order first named. Naming none (`''` or
-    `,`) is a ValueError too, as a tool has nothing to run then."""
+    separated by commas; each stage once, in the order first named. ValueError for a name
+    that is no stage's, or for none at all."""
     resolved: list[str] = []
     for name in (part for text in names for part in text.split(",") if part):
-        for stage in STAGES:
-            if name in (stage, stage[: -len(".py")], stage[len("fit_") : -len(".py")], str(stage_number(stage))):
-                if stage not in resolved:
-                    resolved.append(stage)
-                break
-        else:
+        matches = [s for s in STAGES if name in (s, s[:-3], s[4:-3], str(stage_number(s)))]
+        if not matches:
             raise ValueError(f"unknown stage {name!r}; choose from 1-8 or {', '.join(STAGES)}")
+        resolved += [stage for stage in matches if stage not in resolved]
     if not resolved:
         raise ValueError("name at least one stage")
     return resolved
 
 
-@functools.cache
-def stage_defaults(stage: str) -> dict[str, Any]:
-    """The defaults a stage sets in its one call to plotting.command_line, read from its
-    source without running it: {"steps": 10000, "learning_rate": 1e-06, ...}. Read once a
-    process, so that a tool about to run a stage (the benchmark) starts it at once."""
-    for node in ast.walk(ast.parse((ROOT / stage).read_text())):
-        if isinstance(node, ast.Call) and ast.unparse(node.func) == "plotting.command_line":
-            return {keyword.arg: ast.literal_eval(keyword.value) for keyword in node.keywords}
-    raise ValueError(f"{stage} does not call plotting.command_line")
+def settings(stage: str) -> dict[str, int | float]:
+    """The settings a stage assigns at its top, read from its source without running it:
+    {"points": 2000, "steps": 10000, "learning_rate": 1e-06}."""
+    found = {}
+    for node in ast.parse((ROOT / stage).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            found[ast.unparse(node.targets[0])] = node.value.value
+    return {name: found[name] for name in ("points", "steps", "learning_rate")}
+
+
+def least_squares() -> tuple[np.ndarray, float]:
+    """The least-squares cubic through the stages' default points, and its loss: the floor."""
+    x = np.linspace(-math.pi, math.pi, settings("fit_numpy.py")["points"])
+    return plotting.least_squares_cubic(x, np.sin(x))
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Iterable[int] = (0,)) -> str:
@@ -82,18 +79,16 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Itera
     so that their digits line up) right-aligned."""
     left = set(left)
     widths = [max(len(row[column]) for row in (header, *rows)) for column in range(len(header))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if column in left else cell.rjust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in (header, *rows)
-    )
+    lines = []
+    for row in (header, *rows):
+        cells = [cell.ljust(widths[n]) if n in left else cell.rjust(widths[n]) for n, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
 class Term:
-    """One term of a fitted model: coefficient * x^power. An optional term is one that
+    """One term of a fitted model, coefficient * x^power; an optional one is a term that
     stage 8 adds to some forward passes and not to others."""
 
     power: int
@@ -106,8 +101,7 @@ class StageLog:
     losses: dict[int, float]
     terms: tuple[Term, ...]
     result: str
-    # What a stage says after a logged loss, by step: stage 8 names the degree its
-    # forward pass drew, on which that loss depends.
+    # What a stage says after a logged loss, by step: stage 8 names the degree it drew.
     notes: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -124,26 +118,20 @@ class StageLog:
         return coefficients
 
 
-def _legendre_terms(a: float, b: float, c: float, d: float) -> tuple[Term, ...]:
-    """a + b P3(c + d x), with P3(z) = (5 z^3 - 3 z) / 2, multiplied out into powers of x."""
-    z = np.polynomial.Polynomial([c, d])
-    expanded = a + b * (5 * z**3 - 3 * z) / 2
-    return tuple(Term(power, float(value)) for power, value in enumerate(expanded.coef))
-
-
 def _parse_model(model: str) -> tuple[Term, ...]:
     legendre = _LEGENDRE.match(model)
     if legendre:
-        return _legendre_terms(*map(float, legendre.groups()))
+        # a + b P3(c + d x), with P3(z) = (5 z^3 - 3 z) / 2, multiplied out into powers of x.
+        a, b, c, d = map(float, legendre.groups())
+        z = np.polynomial.Polynomial([c, d])
+        return tuple(Term(power, float(value)) for power, value in enumerate((a + b * (5 * z**3 - 3 * z) / 2).coef))
     terms = []
     for text in model.split(" + "):
         term = _TERM.match(text)
         if term is None:
             raise ValueError(f"cannot read the term {text!r} of the model {model!r}")
         coefficient, power, optional = term.groups()
-        if power is None:
-            power = "1" if " x" in text else "0"
-        terms.append(Term(int(power), float(coefficient), optional is not None))
+        terms.append(Term(int(power or (" x" in text)), float(coefficient), optional is not None))
     return tuple(terms)
 
 
@@ -151,12 +139,10 @@ def parse_log(text: str) -> StageLog:
     """Read a stage's printed log: the loss at each logged step and the fitted model."""
     losses: dict[int, float] = {}
     notes: dict[int, str] = {}
-    terms = None
-    result = ""
+    terms, result = None, ""
     for line in text.splitlines():
         if line.startswith("Result: y = "):
-            result = line
-            terms = _parse_model(line[len("Result: y = ") :])
+            result, terms = line, _parse_model(line.removeprefix("Result: y = "))
         elif line.strip():
             step, loss, *note = line.split(maxsplit=2)
             losses[int(step)] = float(loss)
@@ -169,11 +155,12 @@ def parse_log(text: str) -> StageLog:
 
 @dataclass(frozen=True)
 class StageRun:
-    stage: str
+    """What one run of a stage printed, and how it ended."""
+
+    command: list[str]
     returncode: int
     stdout: str
     stderr: str
-    seconds: float
 
     @property
     def ok(self) -> bool:
@@ -190,193 +177,19 @@ class StageRun:
         return lines[-1] if lines else f"exit status {self.returncode}"
 
 
-def stage_command(stage: str, *args: str, device: str | None = None) -> list[str]:
-    """The command line that runs a stage; the NumPy stage has no device to choose."""
-    if device is not None and stage in TORCH_STAGES:
+def stage_command(stage: str | Path, *args: str, device: str | None = None) -> list[str]:
+    """The command that runs a stage (a name in STAGES, or the path of a copy) with these
+    flags, and on `device` if it is a torch stage."""
+    path = ROOT / stage
+    if device is not None and path.name in TORCH_STAGES:
         args = (*args, "--device", device)
-    return [sys.executable, str(ROOT / stage), *args]
+    return [sys.executable, str(path), *args]
 
 
-class StageProcesses:
-    """The stage processes a tool has started, so that it can stop every one of them when it
-    is itself stopped (Ctrl-C, SIGTERM), instead of leaving them to run on as orphans."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: set[subprocess.Popen[str]] = set()
-        self.stopped = False
-
-    def run(self, command: Sequence[str], **options: Any) -> tuple[int, str, str]:
-        """Run the command to its end and return its exit status, stdout and stderr. Once
-        stop() has been called it starts nothing, and returns what a process SIGTERM ended
-        would have."""
-        with self._lock:
-            if self.stopped:
-                return -signal.SIGTERM, "", ""
-            process = subprocess.Popen(command, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options)
-            self._running.add(process)
-        try:
-            stdout, stderr = process.communicate()
-        except BaseException:
-            # Stopped here, in the thread that started it (a tool running one stage).
-            process.terminate()
-            process.wait()
-            raise
-        finally:
-            with self._lock:
-                self._running.discard(process)
-        return process.returncode, stdout, stderr
-
-    def stop(self) -> None:
-        """Stop every process still running, and start no more."""
-        with self._lock:
-            self.stopped = True
-            for process in self._running:
-                process.terminate()
-
-
-def run_stage(
-    stage: str,
-    args: Sequence[str] = (),
-    device: str | None = None,
-    threads: int | None = None,
-    cwd: Path | None = None,
-    processes: StageProcesses | None = None,
-) -> StageRun:
-    """Run one stage as its own process, as a learner would, and keep what it printed."""
-    env = dict(os.environ)
-    if threads is not None:
-        env["OMP_NUM_THREADS"] = str(threads)
-    start = time.perf_counter()
-    returncode, stdout, stderr = (processes or StageProcesses()).run(
-        stage_command(stage, *args, device=device), env=env, cwd=cwd, stdin=subprocess.DEVNULL
+def run_stage(stage: str | Path, *args: str, device: str | None = None, cwd: Path | None = None) -> StageRun:
+    """Run a stage as its own process, as a learner would, and keep what it printed."""
+    command = stage_command(stage, *args, device=device)
+    done = subprocess.run(
+        command, capture_output=True, text=True, encoding="utf-8", cwd=cwd, stdin=subprocess.DEVNULL, timeout=600
     )
-    return StageRun(stage, returncode, stdout, stderr, time.perf_counter() - start)
-
-
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """warnings.showwarning as Python's own: the warning on sys.stderr, wherever that is now."""
-    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
-
-
-@contextlib.contextmanager
-def _process_state_kept() -> Iterator[None]:
-    """Put back, afterwards, what a stage run in this process may change in it: the command
-    line, the excepthook, signal handlers, NumPy's error handling, torch's grad mode, the
-    random generators and the warning filters."""
-    import torch
-
-    argv, excepthook, errors, grad = sys.argv[:], sys.excepthook, np.geterr(), torch.is_grad_enabled()
-    generators = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
-    signals = [getattr(signal, name) for name in ("SIGINT", "SIGPIPE") if hasattr(signal, name)]
-    handlers = {number: signal.getsignal(number) for number in signals}
-    try:
-        with warnings.catch_warnings():
-            # Python's own filters for a script: a warning once per place it comes from, and a
-            # DeprecationWarning only where the script itself (__main__) triggers it. Each
-            # change of the filters also forgets which warnings were already shown, so every
-            # run shows its own, as a fresh process would.
-            warnings.resetwarnings()
-            for category in (ResourceWarning, ImportWarning, PendingDeprecationWarning, DeprecationWarning):
-                warnings.filterwarnings("ignore", category=category)
-            warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
-            # Shown on this run's stderr, as Python shows them, whoever collects them here.
-            warnings.showwarning = _show_warning
-            # A new process seeds Python's random from the operating system; so does this run.
-            random.seed()
-            # What plotting.command_line does for a stage that is the program being run: the
-            # loop reports an overflowing loss itself, so NumPy's warnings about it stay quiet.
-            np.seterr(over="ignore", invalid="ignore")
-            yield
-    finally:
-        sys.argv, sys.excepthook = argv, excepthook
-        np.seterr(**errors)
-        torch.set_grad_enabled(grad)
-        random.setstate(generators[0])
-        np.random.set_state(generators[1])
-        torch.random.set_rng_state(generators[2])
-        for number, handler in handlers.items():
-            if handler is not None:
-                signal.signal(number, handler)
-
-
-def run_script_in_process(path: Path, args: Sequence[str]) -> tuple[int, str, str]:
-    """Run a stage's file as `python <path> ARGS` would, inside this process, and return its
-    exit status, stdout and stderr: torch is imported once for many runs, which makes the
-    tests fast. The exit status and stderr are the ones Python would give: the message for
-    sys.exit("..."), and for an exception a traceback that ends as a process's does, with
-    runpy's frames above the script's. A stage's one-line messages for what a program that
-    is being run alone hears (too little memory, a signal) are a process's only."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    returncode = 0
-    with _process_state_kept(), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        sys.argv = [str(path), *args]
-        try:
-            runpy.run_path(str(path), run_name="__main__")
-        except SystemExit as end:
-            # plotting.Stopped is a signal ending the run: it ends this process too.
-            if type(end).__name__ == "Stopped":
-                raise
-            if end.code is None or isinstance(end.code, int):
-                returncode = end.code or 0
-            else:
-                print(end.code, file=sys.stderr)
-                returncode = 1
-        except KeyboardInterrupt:
-            raise
-        except BaseException as error:  # noqa: B036 -- whatever the stage raised is what it did
-            traceback.print_exception(error, file=sys.stderr)
-            returncode = 1
-    return returncode, stdout.getvalue(), stderr.getvalue()
-
-
-def run_stage_in_process(stage: str, args: Sequence[str] = (), device: str | None = None) -> StageRun:
-    """Run one stage inside this process, from the working directory, as run_stage runs it
-    in a process of its own: the same output, but as run_script_in_process says."""
-    start = time.perf_counter()
-    returncode, stdout, stderr = run_script_in_process(ROOT / stage, stage_command(stage, *args, device=device)[2:])
-    return StageRun(stage, returncode, stdout, stderr, time.perf_counter() - start)
-
-
-def run_stages(
-    stages: Sequence[str],
-    args: Sequence[str] = (),
-    jobs: int | None = None,
-    device: str | None = None,
-    on_finish: Callable[[StageRun], None] | None = None,
-    cwd: Path | None = None,
-) -> dict[str, StageRun]:
-    """Run the stages side by side, `jobs` at a time (default: one per core), and return
-    each one's run in the order given. on_finish hears of each run as it ends.
-
-    The stages with the most steps (stage 8 trains three times as long) start first: left to
-    the end, one would run alone on one core while the others stood idle. Whatever stops
-    this function (Ctrl-C, a signal raising Stopped) stops the stages it started too, and
-    nothing more is heard of them.
-    """
-    jobs = min(jobs or os.cpu_count() or 1, len(stages))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    processes = StageProcesses()
-
-    def run(stage: str) -> StageRun:
-        outcome = run_stage(stage, args, device, threads, cwd, processes)
-        if on_finish is not None and not processes.stopped:
-            on_finish(outcome)
-        return outcome
-
-    longest_first = sorted(stages, key=lambda stage: -stage_defaults(stage)["steps"])
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        try:
-            runs = {outcome.stage: outcome for outcome in pool.map(run, longest_first)}
-        except BaseException:
-            # Before the pool's end waits for its threads, which wait for their stages.
-            processes.stop()
-            raise
-    return {stage: runs[stage] for stage in stages}
+    return StageRun(command, done.returncode, done.stdout, done.stderr)
