@@ -23,9 +23,8 @@ import plotting
 points = 2000
 steps = 30000
 learning_rate = 1e-8
-# The device: the accelerator torch finds (an NVIDIA or AMD GPU, Apple's MPS, ...), else
-# the CPU. Ask is_available() first: before torch 2.7, current_accelerator() raises
-# where there is none.
+# The device: the accelerator torch finds (a GPU, Apple's MPS, ...), else the CPU. Before
+# torch 2.7, current_accelerator() raises where there is none, so is_available() asks first.
 device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
 flags = plotting.read_flags(__doc__, points=points, steps=steps, learning_rate=learning_rate, device=device)
 points, steps, learning_rate, device = flags.points, flags.steps, flags.learning_rate, flags.device

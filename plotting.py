@@ -80,12 +80,18 @@ def read_flags(doc: str | None, *, points: int, steps: int, learning_rate: float
     parser = argparse.ArgumentParser(
         description=doc, usage=argparse.SUPPRESS, allow_abbrev=False, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--points", type=_points, default=points, metavar="N", help="default: %(default)s")
+    parser.add_argument(
+        "--points", type=_points, default=points, metavar="N", help="fit N points (default: %(default)s)"
+    )
     parser.add_argument(
         "--steps", type=_steps, default=steps, metavar="N", help="steps 0..N; log every N/10th (default: %(default)s)"
     )
     parser.add_argument(
-        "--learning-rate", type=_learning_rate, default=learning_rate, metavar="R", help="default: %(default)s"
+        "--learning-rate",
+        type=_learning_rate,
+        default=learning_rate,
+        metavar="R",
+        help="step size (default: %(default)s)",
     )
     if device is not None:
         parser.add_argument(

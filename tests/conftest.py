@@ -13,13 +13,16 @@ import dataclasses
 import hashlib
 import json
 import os
+import runpy
+import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 from filelock import FileLock
 
-from tools.stages import StageRun, least_squares, run_stage
+from tools.stages import ROOT, StageRun, least_squares, run_stage
 
 # One torch thread in every process the tests start, and in their own: the processes share
 # the cores, and torch's threads would otherwise wait on each other. A sum split otherwise
@@ -66,3 +69,16 @@ def least_squares_fit() -> tuple[np.ndarray, float]:
 @pytest.fixture(scope="session")
 def floor(least_squares_fit: tuple[np.ndarray, float]) -> float:
     return least_squares_fit[1]
+
+
+@pytest.fixture
+def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
+    """run_in_process(stage, *flags): run a stage in the test's process, as `python fit_x.py
+    FLAGS --no-figure` would, and return its globals: the tensors, model and optimizer it
+    ended with. What it prints goes to pytest's capture."""
+
+    def run(stage: str, *flags: str) -> dict[str, Any]:
+        monkeypatch.setattr(sys, "argv", [str(ROOT / stage), *flags, "--no-figure"])
+        return runpy.run_path(str(ROOT / stage), run_name="__main__")
+
+    return run

@@ -1,4 +1,5 @@
-"""The figure every stage draws: from any folder, without a display, and when it cannot be drawn or saved."""
+"""A stage's figure: saved in the project's figures/ from any folder, with or without a
+display; a figure that cannot be drawn or saved is one line, and the results stand."""
 
 from __future__ import annotations
 
@@ -13,80 +14,85 @@ import pytest
 import torch
 
 import plotting
-from tools.stages import ROOT, STAGES
+from tools.stages import ROOT
+
+PNG = b"\x89PNG"
 
 
-def _copy_of_the_project(tmp_path: Path) -> Path:
-    """The stages and plotting.py in a folder of their own, so figures land there."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in (*STAGES, "plotting.py"):
-        shutil.copy(ROOT / name, project)
-    return project
+def _flags(**options: bool) -> argparse.Namespace:
+    return argparse.Namespace(**({"figure": True, "show": False} | options), name="fit_test", title="Stage 0: a test")
 
 
-def _run(
-    project: Path, stage: str, *args: str, cwd: Path, python: tuple[str, ...] = (), **extra: str
+def _run_a_copy(
+    tmp_path: Path, *flags: str, python: tuple[str, ...] = (), env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    # No display, and no backend chosen for matplotlib: as on a headless machine, unless
-    # `extra` sets one.
-    # Python's buffering too, as for a learner.
-    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND", "PYTHONUNBUFFERED")}
-    env |= extra
+    """Run a copy of stage 1, beside a copy of plotting.py, from another folder, for 10 steps.
+    The environment is this one less any display or backend, plus `env`: each test chooses."""
+    (tmp_path / "project").mkdir(exist_ok=True)
+    for name in ("fit_numpy.py", "plotting.py"):
+        shutil.copy(ROOT / name, tmp_path / "project")
+    kept = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND")}
     return subprocess.run(
-        [sys.executable, *python, str(project / stage), *args],
+        [sys.executable, *python, str(tmp_path / "project" / "fit_numpy.py"), "--steps", "10", *flags],
         capture_output=True,
         text=True,
-        cwd=cwd,
-        env=env,
+        cwd=tmp_path,
+        env=kept | (env or {}),
         stdin=subprocess.DEVNULL,
         timeout=120,
     )
 
 
-def test_figure_is_written_next_to_the_stage_from_any_folder_without_a_display(tmp_path: Path) -> None:
-    # --show asks for a window; with no display there is none to open, and the run must
-    # neither wait nor fail, and still save the figure beside the stage, not in the cwd.
-    project = _copy_of_the_project(tmp_path)
-    done = _run(project, "fit_numpy.py", "--steps", "10", "--show", cwd=tmp_path)
+@pytest.mark.parametrize("display", [None, ":99"], ids=["no display", "a display that is not there"])
+def test_the_figure_is_saved_beside_plotting_from_any_folder_with_no_window(tmp_path: Path, display) -> None:
+    # Saving draws without a window, so no display is needed and none is opened, on any platform.
+    done = _run_a_copy(tmp_path, env={"DISPLAY": display} if display else {})
     assert done.returncode == 0, done.stderr
-    assert "no display to show the figure on" in done.stderr
-    assert (project / "figures" / "fit_numpy.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "project" / "figures" / "fit_numpy.png").read_bytes().startswith(PNG)
     assert not (tmp_path / "figures").exists()
 
 
-def test_figure_of_a_torch_stage_takes_tensors_that_require_grad(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_show_with_no_display_says_so_and_saves_the_figure(tmp_path: Path) -> None:
+    # Agg, matplotlib's backend for files only, is what it falls back to where there is no display.
+    done = _run_a_copy(tmp_path, "--show", env={"MPLBACKEND": "Agg"})
+    assert done.returncode == 0 and "no display to show the figure on" in done.stderr
+    assert (tmp_path / "project" / "figures" / "fit_numpy.png").read_bytes().startswith(PNG)
+
+
+def test_a_figure_of_tensors_moved_to_the_cpu_and_detached_is_saved(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
     x = torch.linspace(-3, 3, 50)
     y_pred = x * torch.ones((), requires_grad=True)
-    args = argparse.Namespace(no_figure=False, show=False)
-    plotting.save_fit_figure("Stage 5: a title", x, torch.sin(x), y_pred, args)
-    assert (tmp_path / "fit_nn.png").read_bytes().startswith(b"\x89PNG")
+    plotting.save_fit_figure(x.cpu(), torch.sin(x).cpu(), y_pred.detach().cpu(), _flags())
+    assert (tmp_path / "fit_test.png").read_bytes().startswith(PNG)
 
 
 def test_no_figure_draws_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
     x = torch.linspace(-3, 3, 50)
-    args = argparse.Namespace(no_figure=True, show=False)
-    plotting.save_fit_figure("Stage 2: a title", x, torch.sin(x), x, args)
+    plotting.save_fit_figure(x, torch.sin(x), x, _flags(figure=False))
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("cause", ["a file where its folder should be", "a backend that does not exist", "python -OO"])
-def test_a_figure_that_cannot_be_drawn_is_one_line_and_the_results_stand(tmp_path: Path, cause: str) -> None:
-    project = _copy_of_the_project(tmp_path)
-    python, extra = (), {}
-    if cause == "a file where its folder should be":
-        (project / "figures").write_text(cause)
-    elif cause == "a backend that does not exist":
-        extra["MPLBACKEND"] = "no-such-backend"
-    else:
-        # -OO removes the docstrings, and with them the stage's name.
-        python = ("-OO",)
-    done = _run(project, "fit_numpy.py", "--steps", "10", cwd=tmp_path, python=python, **extra)
-    assert done.returncode == 0
-    assert done.stdout.splitlines()[-1].startswith("Result: y = ")
-    [line] = done.stderr.splitlines()
-    assert line.startswith("could not draw the figure of this stage: ")
+def test_a_figure_that_cannot_be_saved_is_one_line(tmp_path, monkeypatch, capsys) -> None:
+    # A file where the figures' folder should be.
+    (tmp_path / "figures").write_text("not a folder")
+    monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path / "figures")
+    x = torch.linspace(-3, 3, 50)
+    plotting.save_fit_figure(x, torch.sin(x), x, _flags())
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("could not draw the figure: ")
+
+
+def test_a_backend_that_does_not_exist_is_one_line_after_the_results(tmp_path: Path) -> None:
+    # Only a figure to be shown needs a backend.
+    done = _run_a_copy(tmp_path, "--show", env={"MPLBACKEND": "no-such-backend"})
+    assert done.returncode == 0 and done.stdout.splitlines()[-1].startswith("Result: y = ")
+    assert [line for line in done.stderr.splitlines() if "figure" in line][-1].startswith("could not draw the figure")
+
+
+def test_without_docstrings_the_figure_is_still_saved_under_the_stages_name(tmp_path: Path) -> None:
+    # python -OO removes the docstrings; the title falls back to the file's name.
+    done = _run_a_copy(tmp_path, python=("-OO",))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "project" / "figures" / "fit_numpy.png").read_bytes().startswith(PNG)

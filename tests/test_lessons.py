@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 
-import plotting
-from tools.stages import STAGES, StageRun, stage_defaults
+from tools.stages import STAGES, StageRun, settings
+
+POINTS = settings("fit_numpy.py")["points"]
 
 
 def test_hand_derived_gradients_are_autograds(run_in_process) -> None:
     # Stage 2's globals after its last pass hold the gradients it derived by hand at the
     # point it then stepped away from; step back to that point and ask autograd.
-    stage = run_in_process("fit_tensor.py", "--steps", "10", "--no-figure")
-    x, y, rate = stage["x"], stage["y"], stage["args"].learning_rate
+    stage = run_in_process("fit_tensor.py", "--steps", "10")
+    x, y, rate = stage["x"], stage["y"], stage["learning_rate"]
     hand = [stage[f"grad_{name}"] for name in "abcd"]
     start = [
         (stage[name] + rate * grad).detach().clone().requires_grad_() for name, grad in zip("abcd", hand, strict=True)
@@ -29,13 +31,13 @@ def test_hand_derived_gradients_are_autograds(run_in_process) -> None:
 
 
 def test_custom_backward_agrees_with_finite_differences(run_in_process) -> None:
-    legendre = run_in_process("fit_newautograd.py", "--steps", "10", "--no-figure")["LegendrePolynomial3"]
+    legendre = run_in_process("fit_newautograd.py", "--steps", "10")["LegendrePolynomial3"]
     z = torch.linspace(-1.5, 1.5, 25, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(legendre.apply, (z,))
 
 
 def test_a_function_without_backward_fails_in_the_backward_pass(run_in_process) -> None:
-    legendre = run_in_process("fit_newautograd.py", "--steps", "10", "--no-figure")["LegendrePolynomial3"]
+    legendre = run_in_process("fit_newautograd.py", "--steps", "10")["LegendrePolynomial3"]
 
     class ForwardOnly(torch.autograd.Function):
         forward = staticmethod(legendre.forward)
@@ -47,10 +49,10 @@ def test_a_function_without_backward_fails_in_the_backward_pass(run_in_process) 
         values.sum().backward()
 
 
-def test_the_linear_layer_holds_the_cubics_coefficients(default_runs: dict[str, StageRun]) -> None:
+def test_the_linear_layer_holds_the_cubics_coefficients(run: Callable[..., StageRun]) -> None:
     # Stage 5 learns a bias and three weights from its own start; stage 7 learns a, b, c, d.
-    layer = default_runs["fit_nn.py"].log.cubic
-    module = default_runs["fit_custom_nn.py"].log.cubic
+    layer = run("fit_nn.py").log.cubic
+    module = run("fit_custom_nn.py").log.cubic
     assert layer == pytest.approx(module, rel=1e-5, abs=1e-6)
 
 
@@ -58,7 +60,7 @@ def test_the_linear_layer_holds_the_cubics_coefficients(default_runs: dict[str, 
 def test_a_shared_weight_gets_the_sum_of_its_gradients(
     degree_draw: int, powers: tuple[int, ...], run_in_process, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stage = run_in_process("fit_ctlflow_wshare.py", "--steps", "10", "--no-figure")
+    stage = run_in_process("fit_ctlflow_wshare.py", "--steps", "10")
     model, x, y = stage["model"], stage["x"], stage["y"]
     monkeypatch.setattr(random, "randint", lambda low, high: degree_draw)
     model.zero_grad()
@@ -94,11 +96,11 @@ COEFFICIENT_TOLERANCE = {
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_final_cubic_is_the_least_squares_cubic(
-    stage: str, default_runs: dict[str, StageRun], least_squares: tuple[np.ndarray, float]
+    stage: str, run: Callable[..., StageRun], least_squares_fit: tuple[np.ndarray, float]
 ) -> None:
-    run = default_runs[stage]
-    assert run.ok, run.error
-    assert run.log.cubic == pytest.approx(least_squares[0], abs=COEFFICIENT_TOLERANCE[stage])
+    done = run(stage)
+    assert done.ok, done.error
+    assert done.log.cubic == pytest.approx(least_squares_fit[0], abs=COEFFICIENT_TOLERANCE[stage])
 
 
 # The claims the stages' comments make about PyTorch, each one tested as PyTorch behaves.
@@ -204,7 +206,7 @@ def test_flatten_keeps_the_loss_from_broadcasting_to_a_points_by_points_table() 
 
 
 def test_a_functions_forward_runs_with_recording_off(run_in_process) -> None:
-    legendre = run_in_process("fit_newautograd.py", "--steps", "10", "--no-figure")["LegendrePolynomial3"]
+    legendre = run_in_process("fit_newautograd.py", "--steps", "10")["LegendrePolynomial3"]
     recording = []
 
     class Watched(legendre):
@@ -221,7 +223,7 @@ def test_a_functions_forward_runs_with_recording_off(run_in_process) -> None:
 
 
 def test_save_for_backward_catches_an_input_changed_in_place(run_in_process) -> None:
-    legendre = run_in_process("fit_newautograd.py", "--steps", "10", "--no-figure")["LegendrePolynomial3"]
+    legendre = run_in_process("fit_newautograd.py", "--steps", "10")["LegendrePolynomial3"]
     a = torch.tensor(2.0, requires_grad=True)
     z = a * torch.linspace(-1, 1, 5)
     result = legendre.apply(z)
@@ -232,7 +234,7 @@ def test_save_for_backward_catches_an_input_changed_in_place(run_in_process) -> 
 
 
 def test_the_optimizer_keeps_state_for_each_parameter_from_step_to_step(run_in_process) -> None:
-    stage = run_in_process("fit_optim.py", "--steps", "10", "--no-figure")
+    stage = run_in_process("fit_optim.py", "--steps", "10")
     model, optimizer = stage["model"], stage["optimizer"]
     # RMSprop's running average of squared gradients, one per parameter, kept between
     # steps: an optimizer made anew inside the loop would start it from zero every step.
@@ -251,10 +253,10 @@ def _expected_loss_optimum(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, li
 
 
 def test_stage_8_loss_depends_on_the_degree_drawn_and_is_still_falling_at_its_last_step(
-    default_runs: dict[str, StageRun], floor: float
+    run: Callable[..., StageRun], floor: float
 ) -> None:
-    log = default_runs["fit_ctlflow_wshare.py"].log
-    x = np.linspace(-math.pi, math.pi, plotting.POINTS)
+    log = run("fit_ctlflow_wshare.py").log
+    x = np.linspace(-math.pi, math.pi, POINTS)
     y = np.sin(x)
     best, columns = _expected_loss_optimum(x, y)
     fitted = np.array([*log.cubic, log.terms[4].coefficient])
@@ -282,10 +284,10 @@ def test_the_slowest_direction_of_the_fit_shrinks_by_e_about_every_580_steps() -
     # Gradient descent on the summed squared error of a linear model shrinks the error
     # along each eigenvector of the Hessian 2 A^T A by (1 - rate * eigenvalue) per step;
     # the smallest eigenvalue sets the pace, one factor e per 1 / (rate * eigenvalue) steps.
-    x = np.linspace(-math.pi, math.pi, plotting.POINTS)
+    x = np.linspace(-math.pi, math.pi, POINTS)
     powers = np.vander(x, 4, increasing=True)
     eigenvalues, directions = np.linalg.eigh(2 * powers.T @ powers)
-    rate = stage_defaults("fit_numpy.py")["learning_rate"]
+    rate = settings("fit_numpy.py")["learning_rate"]
     assert 1 / (rate * eigenvalues[0]) == pytest.approx(580, rel=0.02)
     # That direction mixes the constant and the x^2 coefficient only.
     assert np.abs(directions[[1, 3], 0]).max() < 1e-9 < np.abs(directions[[0, 2], 0]).min()
@@ -306,7 +308,7 @@ def test_float32_sums_of_the_same_numbers_in_another_order_end_in_other_last_dig
     # The squared errors of stage 2's start cubic, summed in float32 left to right in one
     # pass, then as two halves added at the end, as two threads would share the sum: the
     # last digits differ, while both stay within float32 rounding of the exact sum.
-    x = np.linspace(-math.pi, math.pi, plotting.POINTS).astype(np.float32)
+    x = np.linspace(-math.pi, math.pi, POINTS).astype(np.float32)
     torch.manual_seed(0)
     a, b, c, d = (np.float32(torch.randn(()).item()) for _ in range(4))
     squares = np.square(a + b * x + c * x**2 + d * x**3 - np.sin(x)).astype(np.float32)
@@ -316,3 +318,19 @@ def test_float32_sums_of_the_same_numbers_in_another_order_end_in_other_last_dig
     exact = math.fsum(squares.astype(np.float64))
     assert one_pass != two_halves
     assert one_pass == pytest.approx(exact, rel=1e-5) and two_halves == pytest.approx(exact, rel=1e-5)
+
+
+def test_numpy_refuses_a_tensor_that_requires_grad_and_cpu_returns_one_on_the_cpu_as_it_is() -> None:
+    # Why the torch stages hand y_pred to the figure as y_pred.detach().cpu().
+    y_pred = torch.linspace(-1, 1, 5) * torch.ones((), requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.asarray(y_pred)
+    detached = y_pred.detach()
+    assert not detached.requires_grad and np.array_equal(np.asarray(detached), np.asarray(y_pred.tolist()))
+    assert detached.cpu() is detached
+
+
+def test_the_device_line_names_a_device_torch_computes_on() -> None:
+    # The torch stages' device: the accelerator if torch finds one, else the CPU.
+    device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
+    assert torch.ones(2, device=device).sum().item() == 2

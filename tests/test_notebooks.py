@@ -1,4 +1,5 @@
-"""Every stage runs as a notebook, cell by cell, in a real Jupyter kernel."""
+"""Every stage runs as a notebook, cell by cell, in a real Jupyter kernel, with its settings
+changed in its first cell, as a learner would change them."""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ from typing import Any
 
 import pytest
 
-import plotting
-from tools.stages import ROOT, STAGES, parse_log
+from tools.stages import ROOT, STAGES, parse_log, settings
 
 STEPS = 100
 # The cells a learner steps through, by their `# %%` titles; the first is the docstring,
-# the imports and the command line.
+# the imports and the settings.
 CELLS = [None, "The data", "The model and its start values", "The training loop", "The result and the figure"]
 
 
@@ -34,8 +34,8 @@ def _notebook_tools() -> tuple[ModuleType, ModuleType]:
 
 # One kernel runs every stage in turn: starting one costs more CPU (2.4 s) than a stage's
 # 100 steps. This cell gives each stage what a fresh kernel would: an empty namespace, its
-# own folder as the working directory, from which it imports its own copy of plotting (else
-# its figure lands in the last stage's folder, and the test fails), and no figure open. What
+# own folder as the working directory, from which it imports its own copy of plotting (so
+# that the test sees it writes no figure there), and no figure open. What
 # a stage leaves outside the namespace, in torch's settings say, stays; that no stage needs
 # another's leftovers is shown by their default runs, each in a process of its own.
 FRESH_START = """
@@ -53,14 +53,12 @@ get_ipython().reset(new_session=True)
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One Jupyter kernel for every stage, started as a notebook's would be, with STAGE_ARGS
-    set, from an empty folder."""
+    """One Jupyter kernel for every stage, started as a notebook's would be, from an empty folder."""
     _, nbclient = _notebook_tools()
     from jupyter_client import AsyncKernelManager
 
     manager = AsyncKernelManager()
-    # One torch thread, as in the tests' own process: the background runs keep the other core busy.
-    env = {**os.environ, plotting.ARGS_VARIABLE: f"--steps {STEPS}", "OMP_NUM_THREADS": "1"}
+    env = dict(os.environ)
     nbclient.util.run_sync(manager.start_kernel)(
         cwd=str(tmp_path_factory.mktemp("kernel")), env=env, extra_arguments=["--HistoryManager.hist_file=:memory:"]
     )
@@ -79,6 +77,10 @@ def test_stage_runs_as_a_notebook_with_its_log_and_figure_inline(stage: str, tmp
     notebook = jupytext.read(tmp_path / stage)
     titles = [cell.metadata.get("title") for cell in notebook.cells]
     assert titles == CELLS
+    settings_cell = notebook.cells[0]
+    old = f"\nsteps = {settings(stage)['steps']}\n"
+    assert old in settings_cell.source
+    settings_cell.source = settings_cell.source.replace(old, f"\nsteps = {STEPS}\n")
     notebook.cells.insert(0, new_code_cell(FRESH_START.format(folder=str(tmp_path))))
     try:
         nbclient.NotebookClient(notebook, km=kernel, timeout=300).execute()
@@ -89,11 +91,12 @@ def test_stage_runs_as_a_notebook_with_its_log_and_figure_inline(stage: str, tmp
         outputs = notebook.cells[cell].outputs
         return "".join(output.text for output in outputs if output.output_type == "stream" and output.name == "stdout")
 
-    # The kernel's own arguments did not reach the stage: it ran the steps STAGE_ARGS named,
-    # and logged them under the loop's cell.
+    # The kernel's own arguments did not reach the stage as flags: it ran the steps its
+    # settings cell named, and logged them under the loop's cell.
     assert printed(4).startswith("Result: y = ")
     log = parse_log(printed(3) + printed(4))
     assert list(log.losses) == list(range(0, STEPS + 1, STEPS // 10))
     images = [output for output in notebook.cells[4].outputs if "image/png" in output.get("data", {})]
     assert len(images) == 1
-    assert (tmp_path / "figures" / stage.replace(".py", ".png")).read_bytes().startswith(b"\x89PNG")
+    # Shown in the notebook, not written over the project's figures.
+    assert not (tmp_path / "figures").exists()
