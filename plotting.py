@@ -3,7 +3,9 @@
 read_flags(__doc__, points=..., steps=..., ...) lets a flag override a stage's settings for
 one run; save_fit_figure draws the fit beside the least-squares cubic, the best any cubic
 can do, and saves it in figures/. least_squares_cubic computes that floor, for the figure,
-the tools and the tests. Importing this module changes nothing in the process.
+the tools and the tests; points_flag, steps_flag, learning_rate_flag and device_flag check a
+flag's value, for the stages and the tools alike. Importing this module changes nothing in
+the process.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def _number(kind: type, text: str) -> Any:
         raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
 
 
-def _points(text: str) -> int:
+def points_flag(text: str) -> int:
     points = _number(int, text)
     if points < 4:
         raise argparse.ArgumentTypeError("a cubic needs at least 4 points")
@@ -45,21 +47,21 @@ def _points(text: str) -> int:
     return points
 
 
-def _steps(text: str) -> int:
+def steps_flag(text: str) -> int:
     steps = _number(int, text)
     if steps < 10 or steps % 10:
         raise argparse.ArgumentTypeError("must be a positive multiple of 10, as every tenth step is logged")
     return steps
 
 
-def _learning_rate(text: str) -> float:
+def learning_rate_flag(text: str) -> float:
     rate = _number(float, text)
     if not 0 < rate <= LARGEST_RATE:
         raise argparse.ArgumentTypeError(f"must be positive and at most {LARGEST_RATE:.4g}, the largest float32")
     return rate
 
 
-def _device(name: str) -> Any:
+def device_flag(name: str) -> Any:
     import torch
 
     try:
@@ -81,21 +83,25 @@ def read_flags(doc: str | None, *, points: int, steps: int, learning_rate: float
         description=doc, usage=argparse.SUPPRESS, allow_abbrev=False, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "--points", type=_points, default=points, metavar="N", help="fit N points (default: %(default)s)"
+        "--points", type=points_flag, default=points, metavar="N", help="fit N points (default: %(default)s)"
     )
     parser.add_argument(
-        "--steps", type=_steps, default=steps, metavar="N", help="steps 0..N; log every N/10th (default: %(default)s)"
+        "--steps",
+        type=steps_flag,
+        default=steps,
+        metavar="N",
+        help="steps 0..N; log every N/10th (default: %(default)s)",
     )
     parser.add_argument(
         "--learning-rate",
-        type=_learning_rate,
+        type=learning_rate_flag,
         default=learning_rate,
         metavar="R",
         help="step size (default: %(default)s)",
     )
     if device is not None:
         parser.add_argument(
-            "--device", type=_device, default=device, metavar="D", help="cpu, cuda, mps, ... (default: %(default)s)"
+            "--device", type=device_flag, default=device, metavar="D", help="cpu, cuda, mps, ... (default: %(default)s)"
         )
     parser.add_argument("--no-figure", dest="figure", action="store_false", help="do not save the figure")
     parser.add_argument("--show", action="store_true", help="also show the figure in a window")

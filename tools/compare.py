@@ -12,42 +12,22 @@ the floor), and draws every stage's loss against the step in figures/compare_los
 
 from __future__ import annotations
 
-import argparse
-import math
+import signal
 import sys
-import threading
+from argparse import SUPPRESS, ArgumentParser, RawDescriptionHelpFormatter
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from subprocess import PIPE, Popen
 
 import numpy as np
 
-# `python tools/<tool>.py` puts tools/ on the path, not the project folder that holds
-# plotting.py and the tools package; put it first, so this checkout's code is the one used.
-if str(Path(__file__).resolve().parent.parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import plotting  # noqa: E402
-from tools.stages import (  # noqa: E402
-    STAGES,
-    StageLog,
-    StageRun,
-    resolve_stages,
-    run_stages,
-    stage_number,
-    text_table,
-)
+import plotting
+from tools.stages import STAGES, StageLog, StageRun, least_squares, resolve_stages, stage_command, text_table
 
 TERMS = ("1", "x", "x^2", "x^3", "x^4", "x^5")
 
 
-def least_squares() -> tuple[np.ndarray, float]:
-    """The least-squares cubic through the stages' points, and its loss: the floor."""
-    x = np.linspace(-math.pi, math.pi, plotting.POINTS)
-    return plotting.least_squares_cubic(x, np.sin(x))
-
-
 def short_name(stage: str) -> str:
-    return f"{stage_number(stage)} {stage[len('fit_') : -len('.py')]}"
+    return f"{STAGES.index(stage) + 1} {stage.removeprefix('fit_').removesuffix('.py')}"
 
 
 def _loss(log: StageLog, step: int) -> str:
@@ -85,96 +65,85 @@ def model_table(logs: Mapping[str, StageLog], least_squares: tuple[np.ndarray, f
     coefficients = np.where(abs(coefficients) < 1e-12 * abs(coefficients).max(), 0.0, coefficients)
     powers = range(max(max(term.power for term in log.terms) for log in logs.values()) + 1)
     header = ["term", *(short_name(stage) for stage in logs), "least squares"]
-    rows = [
-        [
-            TERMS[power],
-            *(_coefficient(log, power) for log in logs.values()),
-            f"{coefficients[power]:.6g}" if power < 4 else "",
-        ]
-        for power in powers
-    ]
+    best = [f"{value:.6g}" for value in coefficients] + ["", ""]
+    rows = [[TERMS[power], *(_coefficient(log, power) for log in logs.values()), best[power]] for power in powers]
     rows.append(["final loss", *(_loss(log, max(log.losses)) for log in logs.values()), f"{floor:.7g}"])
     rows.append(["gap to floor", *(f"{log.final_loss / floor - 1:+.2e}" for log in logs.values()), "0"])
     return text_table(header, rows)
 
 
-def draw_losses(logs: Mapping[str, StageLog], floor: float, show: bool = False) -> Path | None:
+def draw_losses(logs: Mapping[str, StageLog], floor: float, show: bool = False) -> None:
     """Every stage's loss against the step, and, beside it, how far each one stays from the
     floor: there the float32 stages settle at rounding level and RMSprop visibly above."""
     figure = plotting.new_figure(show, figsize=(12, 5), layout="constrained")
     loss_axes, gap_axes = figure.subplots(1, 2)
     for stage, log in logs.items():
-        steps = list(log.losses)
-        losses = np.array([log.losses[step] for step in steps])
+        steps, losses = list(log.losses), np.array(list(log.losses.values()))
         style = {"marker": "o", "markersize": 3, "label": short_name(stage)}
         loss_axes.plot(steps, losses, **style)
         gap_axes.plot(steps, losses - floor, **style)
     loss_axes.axhline(floor, color="k", linestyle="--", linewidth=1, label=f"least-squares floor ({floor:.4f})")
-    loss_axes.set_yscale("log")
-    loss_axes.set_ylabel("loss (sum of squared errors)")
-    loss_axes.set_title("Loss at each logged step")
+    loss_axes.set(xlabel="step", yscale="log", ylabel="loss (sum of squared errors)", title="Loss at each logged step")
     gap_axes.axhline(0, color="k", linestyle="--", linewidth=1)
     # symlog: logarithmic away from zero, linear within 1e-8 of it, so that stage 8's
     # dip below the floor shows too.
     gap_axes.set_yscale("symlog", linthresh=1e-8)
-    gap_axes.set_ylim(bottom=-1)
-    gap_axes.set_ylabel("loss - floor")
-    gap_axes.set_title("Distance to the floor")
-    for axes in (loss_axes, gap_axes):
-        axes.set_xlabel("step")
+    gap_axes.set(xlabel="step", ylim=(-1, None), ylabel="loss - floor", title="Distance to the floor")
     loss_axes.legend(fontsize=8, ncols=2)
-    return plotting.save_figure(figure, "compare_losses", show)
+    plotting.save_figure(figure, "compare_losses", show=show)
+
+
+def run_side_by_side(stages: Sequence[str], *flags: str, device: str | None = None) -> dict[str, StageRun]:
+    """Start every stage as its own process, then wait for each. However this ends, a
+    Ctrl-C included, no stage is left running."""
+    commands = {stage: stage_command(stage, *flags, "--no-figure", device=device) for stage in stages}
+    processes: dict[str, Popen[str]] = {}
+    try:
+        for stage, command in commands.items():
+            processes[stage] = Popen(command, stdout=PIPE, stderr=PIPE, encoding="utf-8")
+        # A stage prints a few lines, which its pipe holds until they are read here.
+        outputs = {stage: process.communicate() for stage, process in processes.items()}
+    finally:
+        for process in processes.values():
+            process.kill()  # nothing happens to one that has ended
+            process.wait()
+    return {stage: StageRun(commands[stage], processes[stage].returncode, *outputs[stage]) for stage in stages}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, usage=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = ArgumentParser(
+        "compare.py", SUPPRESS, __doc__, allow_abbrev=False, formatter_class=RawDescriptionHelpFormatter
     )
     parser.add_argument("stages", nargs="*", help="stages to run, by number (1-8) or name (default: all)")
-    parser.add_argument("--device", default="auto", help="passed to every torch stage: auto, cpu, cuda, mps, ...")
-    parser.add_argument("--jobs", type=int, help="stages to run at once (default: one per core)")
-    parser.add_argument("--no-figure", action="store_true", help="skip figures/compare_losses.png")
-    parser.add_argument("--show", action="store_true", help="also open the figure in a window")
+    parser.add_argument("--device", type=lambda name: str(plotting.device_flag(name)), help="cpu, cuda, ... for torch")
+    parser.add_argument("--steps", type=plotting.steps_flag, help="for every stage (default: each stage's own)")
+    parser.add_argument("--no-figure", dest="figure", action="store_false", help="skip figures/compare_losses.png")
+    parser.add_argument("--show", action="store_true", help="also show the figure in a window")
     args = parser.parse_args(argv)
     try:
         stages = resolve_stages(args.stages) if args.stages else list(STAGES)
     except ValueError as error:
         parser.error(f"argument stages: {error}")
-    if args.jobs is not None and args.jobs < 1:
-        parser.error("argument --jobs: must be at least 1")
-    try:
-        plotting.checked_device(args.device)
-    except ValueError as error:
-        parser.error(f"argument --device: {error}")
-
-    finished = 0
-    lock = threading.Lock()
-
-    def report(run: StageRun) -> None:
-        nonlocal finished
-        with lock:
-            finished += 1
-            outcome = f"final loss {run.log.final_loss:.7g}" if run.ok else f"FAILED: {run.error}"
-            plotting.say(f"[{finished}/{len(stages)}] {run.stage} in {run.seconds:.1f} s, {outcome}")
-
-    runs = run_stages(stages, ["--no-figure"], jobs=args.jobs, device=args.device, on_finish=report)
+    flags = ("--steps", str(args.steps)) if args.steps else ()
+    runs = run_side_by_side(stages, *flags, device=args.device)
     logs = {stage: run.log for stage, run in runs.items() if run.ok}
-    failed = [run for run in runs.values() if not run.ok]
-
-    best = least_squares()
+    fit = least_squares()
     if logs:
-        print("Loss at each logged step\n")
-        print(loss_table(logs, best[1]))
-        print("\nFitted models\n")
-        print(model_table(logs, best))
-        if not args.no_figure:
-            with plotting.drawing("of the losses"):
-                draw_losses(logs, best[1], args.show)
-    for run in failed:
-        plotting.say(f"{run.stage} failed (exit status {run.returncode}): {run.error}")
+        print("Loss at each logged step", loss_table(logs, fit[1]), "Fitted models", model_table(logs, fit), sep="\n\n")
+        if args.figure:
+            # The tables stand whatever happens to the figure.
+            try:
+                draw_losses(logs, fit[1], args.show)
+            except Exception as error:
+                print(f"could not draw the figure: {type(error).__name__}: {error}", file=sys.stderr)
+    failed = [stage for stage, run in runs.items() if not run.ok]
+    for stage in failed:
+        print(f"{stage} failed (exit status {runs[stage].returncode}): {runs[stage].error}", file=sys.stderr)
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    plotting.run_as_program()
+    # SIGTERM (sent by `kill`, or a job scheduler) ends the run as Ctrl-C does, so that the
+    # stages are stopped too. On Windows nothing sends it: there a process is ended outright.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(main())
