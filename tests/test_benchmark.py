@@ -77,7 +77,7 @@ def test_an_invalid_run_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_accelerator_is_checked_against_the_cpu_and_a_figure_that_cannot_be_saved_is_one_line_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(plotting, "_device", lambda name: name)
+    monkeypatch.setattr(plotting, "device_flag", lambda name: name)
     monkeypatch.setattr(benchmark, "measure", pretend)
     (tmp_path / "figures").write_text("a file where the folder should be")
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path / "figures")
