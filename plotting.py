@@ -105,13 +105,15 @@ def read_flags(doc: str | None, *, points: int, steps: int, learning_rate: float
         )
     parser.add_argument("--no-figure", dest="figure", action="store_false", help="do not save the figure")
     parser.add_argument("--show", action="store_true", help="also show the figure in a window")
+    # The figure is named after the stage (fit_nn.png) and titled with its file's name and the
+    # first line of its docstring (python -OO removes the docstring).
+    title = (doc or "").strip().partition("\n")[0]
     if "ipykernel" in sys.modules:
         flags = parser.parse_args([])
-        flags.figure, flags.show = False, True
+        flags.figure, flags.show, flags.name, flags.title = False, True, "notebook", title
     else:
         flags = parser.parse_args()
-    # The figure's name is the stage's (fit_nn.png); its title, the docstring's first line.
-    flags.name, flags.title = parser.prog.removesuffix(".py"), (doc or parser.prog).strip().partition("\n")[0]
+        flags.name, flags.title = parser.prog.removesuffix(".py"), f"{parser.prog}\n{title}".strip()
     if device is not None:
         print(f"device: {flags.device}", file=sys.stderr)
     return flags
