@@ -43,7 +43,8 @@ def read(monkeypatch: pytest.MonkeyPatch, *argv: str, device: Any = "cpu") -> ar
 def test_without_flags_the_settings_stand(monkeypatch: pytest.MonkeyPatch) -> None:
     flags = read(monkeypatch)
     assert (flags.points, flags.steps, flags.learning_rate, flags.device) == (2000, 10000, 1e-6, torch.device("cpu"))
-    assert flags.figure and not flags.show and flags.name == "fit_stage" and flags.title == f"fit_stage.py\n{DOC.splitlines()[0]}"
+    assert flags.figure and not flags.show and flags.name == "fit_stage"
+    assert flags.title == f"fit_stage.py\n{DOC.splitlines()[0]}"
 
 
 def test_each_flag_replaces_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
