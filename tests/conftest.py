@@ -1,28 +1,37 @@
-"""Shared fixtures: a stage's run, made once a session however many tests read it, and the
-least-squares floor.
+"""Shared fixtures: a stage's run and a breakage's, each made once a session however many
+tests read it, and the least-squares floor.
 
 The tests run in parallel, on a process per core (pytest-xdist's `-n auto`, set in
 pyproject.toml). A session fixture is made once in each such process, so a run that several
 tests read is kept in a file that every process finds, as pytest-xdist's documentation
-shows: the first process to ask makes it, under a lock, and the others read it.
+shows: the first process to ask makes it, under a lock, and the others read it. The runs
+are made inside that process, which has torch imported already: importing it takes longer
+than most runs. A stage changes nothing in the process that runs it, and the tests that
+must see a real process (the shell's view of a run) start one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import runpy
 import sys
+import traceback
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from filelock import FileLock
 
-from tools.stages import ROOT, StageRun, least_squares, run_stage
+from tools import break_it
+from tools.stages import ROOT, TORCH_STAGES, StageRun, least_squares
 
 # One torch thread in every process the tests start, and in their own: the processes share
 # the cores, and torch's threads would otherwise wait on each other. A sum split otherwise
@@ -48,16 +57,60 @@ def once(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[]
     return once
 
 
+def run_here(path: Path, *flags: str) -> StageRun:
+    """Run a stage's file in this process as `python PATH FLAGS` would, and keep what such a
+    process prints: the log on stdout; on stderr the stage's messages, its warnings as
+    Python's own filters show them, and, if it fails, its error's last line."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    returncode, argv = 0, sys.argv
+    sys.argv = [str(path), *flags]
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), warnings.catch_warnings():
+        warnings.resetwarnings()
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+        warnings.showwarning = lambda message, category, filename, line, *_: stderr.write(
+            warnings.formatwarning(message, category, filename, line)
+        )
+        try:
+            runpy.run_path(str(path), run_name="__main__")
+        except SystemExit as end:
+            if isinstance(end.code, str):
+                print(end.code, file=stderr)
+            returncode = 1 if isinstance(end.code, str) else end.code or 0
+        except Exception as error:
+            stderr.write("".join(traceback.format_exception_only(error)))
+            returncode = 1
+        finally:
+            sys.argv = argv
+    return StageRun([sys.executable, str(path), *flags], returncode, stdout.getvalue(), stderr.getvalue())
+
+
 @pytest.fixture(scope="session")
-def run(once: Callable, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., StageRun]:
-    """run(stage, *flags): a stage's run with these flags and --no-figure, as its own process
-    from a folder that is not the project's, made once a session."""
-    elsewhere = tmp_path_factory.mktemp("elsewhere")
+def run(once: Callable) -> Callable[..., StageRun]:
+    """run(stage, *flags): a stage's run with these flags and --no-figure, made once a session."""
 
     def run(stage: str, *flags: str) -> StageRun:
-        return once(repr((stage, flags)), lambda: run_stage(stage, *flags, "--no-figure", cwd=elsewhere))
+        return once(repr((stage, flags)), lambda: run_here(ROOT / stage, *flags, "--no-figure"))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def broken(once: Callable, tmp_path_factory: pytest.TempPathFactory) -> Callable[[break_it.Breakage], StageRun]:
+    """broken(breakage): the broken copy's run on the CPU, with the breakage's flags and
+    --no-figure, made once a session: what `python tools/break_it.py N NAME` shows."""
+
+    def broken(breakage: break_it.Breakage) -> StageRun:
+        def make() -> StageRun:
+            path = tmp_path_factory.mktemp("broken") / breakage.stage
+            path.write_text(break_it.broken_source(breakage), encoding="utf-8")
+            device = ("--device", "cpu") if breakage.stage in TORCH_STAGES else ()
+            return run_here(path, *breakage.args, "--no-figure", *device)
+
+        return once(f"break:{breakage.key}", make)
+
+    return broken
 
 
 @pytest.fixture(scope="session")

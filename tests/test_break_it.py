@@ -25,28 +25,10 @@ each_breakage = pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda breaka
 
 
 @pytest.fixture(scope="session")
-def broken(once: Callable) -> Callable[[Breakage], StageRun]:
-    """broken(breakage): the broken copy's run on the CPU, as the pages show it."""
-    return lambda breakage: once(f"break:{breakage.key}", lambda: break_it.run(breakage, device="cpu"))
-
-
-@pytest.fixture
-def unbroken(run_in_process: Callable, capsys: pytest.CaptureFixture[str]) -> Callable[[Breakage], StageRun]:
-    """unbroken(breakage): the stage itself with the breakage's flags, run in this process,
-    which has torch imported already, on the CPU."""
-
-    def run(breakage: Breakage) -> StageRun:
-        capsys.readouterr()
-        device = ("--device", "cpu") if breakage.stage in TORCH_STAGES else ()
-        try:
-            run_in_process(breakage.stage, *breakage.args, *device)
-            returncode = 0
-        except SystemExit as end:
-            returncode = end.code if isinstance(end.code, int) else 1
-        printed = capsys.readouterr()
-        return StageRun([breakage.stage, *breakage.args], returncode, printed.out, printed.err)
-
-    return run
+def unbroken(run: Callable) -> Callable[[Breakage], StageRun]:
+    """unbroken(breakage): the stage itself, run on the CPU with the breakage's flags."""
+    cpu = {stage: ("--device", "cpu") if stage in TORCH_STAGES else () for stage in STAGES}
+    return lambda breakage: run(breakage.stage, *breakage.args, *cpu[breakage.stage])
 
 
 def test_every_stage_has_at_least_two_breakages_each_named_once() -> None:
@@ -81,12 +63,6 @@ def test_the_unbroken_stage_with_the_same_flags_does_not(breakage: Breakage, unb
     # is still coming down at its last step, even at its defaults.
     if isinstance(breakage.expect, Ends) and breakage.stage != STAGES[-1]:
         assert run.log.final_loss < NEAR * least_squares()[1]
-
-
-def test_the_broken_copy_runs_with_its_flags_no_figure_and_the_device_for_a_torch_stage(broken: Callable) -> None:
-    numpy_stage, torch_stage = BY_KEY["fit_numpy.py:sign-flipped"], BY_KEY["fit_tensor.py:requires-grad"]
-    assert broken(numpy_stage).command[2:] == [*numpy_stage.args, "--no-figure"]
-    assert broken(torch_stage).command[2:] == [*torch_stage.args, "--no-figure", "--device", "cpu"]
 
 
 def test_stage_2s_mean_loss_prints_another_number_but_fits_the_same(broken: Callable, unbroken: Callable) -> None:

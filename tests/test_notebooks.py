@@ -58,10 +58,8 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from jupyter_client import AsyncKernelManager
 
     manager = AsyncKernelManager()
-    env = dict(os.environ)
-    nbclient.util.run_sync(manager.start_kernel)(
-        cwd=str(tmp_path_factory.mktemp("kernel")), env=env, extra_arguments=["--HistoryManager.hist_file=:memory:"]
-    )
+    folder = str(tmp_path_factory.mktemp("kernel"))
+    nbclient.util.run_sync(manager.start_kernel)(cwd=folder, extra_arguments=["--HistoryManager.hist_file=:memory:"])
     yield manager
     nbclient.util.run_sync(manager.shutdown_kernel)(now=True)
 
@@ -71,16 +69,14 @@ def test_stage_runs_as_a_notebook_with_its_log_and_figure_inline(stage: str, tmp
     jupytext, nbclient = _notebook_tools()
     from nbformat.v4 import new_code_cell
 
-    # A copy of the stages, so that the figure lands in the copy's figures/.
-    for name in (*STAGES, "plotting.py"):
+    # A copy of the stage, beside its plotting.py, where a figure written would land in figures/.
+    for name in (stage, "plotting.py"):
         shutil.copy(ROOT / name, tmp_path)
     notebook = jupytext.read(tmp_path / stage)
-    titles = [cell.metadata.get("title") for cell in notebook.cells]
-    assert titles == CELLS
-    settings_cell = notebook.cells[0]
-    old = f"\nsteps = {settings(stage)['steps']}\n"
-    assert old in settings_cell.source
-    settings_cell.source = settings_cell.source.replace(old, f"\nsteps = {STEPS}\n")
+    assert [cell.metadata.get("title") for cell in notebook.cells] == CELLS
+    first, old = notebook.cells[0], f"\nsteps = {settings(stage)['steps']}\n"
+    assert old in first.source
+    first.source = first.source.replace(old, f"\nsteps = {STEPS}\n")
     notebook.cells.insert(0, new_code_cell(FRESH_START.format(folder=str(tmp_path))))
     try:
         nbclient.NotebookClient(notebook, km=kernel, timeout=300).execute()

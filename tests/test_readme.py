@@ -18,12 +18,11 @@ each_language = pytest.mark.parametrize("suffix", LANGUAGES)
 
 
 @pytest.fixture(scope="module")
-def runs(run: Callable[..., StageRun], once: Callable[..., StageRun]) -> dict[str, StageRun]:
+def runs(run: Callable[..., StageRun], broken: Callable[..., StageRun]) -> dict[str, StageRun]:
     """Fresh runs of all the pages quote, on the CPU as the pages show them, shared with the other tests."""
     fresh = {stage: run(stage, *(CPU if stage in TORCH_STAGES else ())) for stage in STAGES}
     fresh["diverging"] = run(*make_readme.DIVERGING, *CPU)
-    broken = {b.key: lambda b=b: break_it.run(b, device="cpu") for b in break_it.BREAKAGES}
-    return fresh | {key: once(f"break:{key}", make) for key, make in broken.items()}
+    return fresh | {breakage.key: broken(breakage) for breakage in break_it.BREAKAGES}
 
 
 @each_language
