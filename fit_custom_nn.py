@@ -14,16 +14,19 @@ import torch
 
 import plotting
 
-# The settings. Change them here, or for one run with the flag of the same name
-# (--help lists the flags).
+# The settings. Change them here, or for one run with a flag (--help lists them):
+# read_flags returns them with the command line's values in place of these, and shows
+# __doc__, this file's docstring, as its help.
 points = 2000
 steps = 10000
 learning_rate = 1e-6
-# The device: the accelerator torch finds (a GPU, Apple's MPS, ...), else the CPU. Before
-# torch 2.7, current_accelerator() raises where there is none, so is_available() asks first.
+# The device: the accelerator torch finds (a GPU, Apple's MPS, ...), else the CPU.
+# current_accelerator() names the kind this torch was built for even where none is
+# installed (a CUDA build without a GPU), so is_available() asks first.
 device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
 flags = plotting.read_flags(__doc__, points=points, steps=steps, learning_rate=learning_rate, device=device)
 points, steps, learning_rate, device = flags.points, flags.steps, flags.learning_rate, flags.device
+print("device:", device, file=sys.stderr)
 # float32, PyTorch's default: about 7 significant digits against float64's 16, in half the
 # memory; GPUs compute it faster than float64, and Apple's MPS has no float64 at all.
 dtype = torch.float32
@@ -65,7 +68,8 @@ for t in range(steps + 1):
     y_pred = model(x)
 
     # The loss is the sum of squared errors; it is logged before this step's update.
-    # flush=True sends the line out at once, so that a run stopped early keeps its log.
+    # flush=True sends the line out at once, even into a file or a pipe, where Python would
+    # hold it back: a program reading the pipe sees it now, and a run killed keeps its log.
     # loss is a tensor of one number; .item() copies that number out as a Python float.
     loss = loss_fn(y_pred, y)
     if t % log_every == 0:

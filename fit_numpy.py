@@ -12,8 +12,9 @@ import numpy as np
 
 import plotting
 
-# The settings. Change them here, or for one run with the flag of the same name
-# (--help lists the flags).
+# The settings. Change them here, or for one run with a flag (--help lists them):
+# read_flags returns them with the command line's values in place of these, and shows
+# __doc__, this file's docstring, as its help.
 points = 2000
 steps = 10000
 learning_rate = 1e-6
@@ -40,7 +41,8 @@ for t in range(steps + 1):
     y_pred = a + b * x + c * x**2 + d * x**3
 
     # The loss is the sum of squared errors; it is logged before this step's update.
-    # flush=True sends the line out at once, so that a run stopped early keeps its log.
+    # flush=True sends the line out at once, even into a file or a pipe, where Python would
+    # hold it back: a program reading the pipe sees it now, and a run killed keeps its log.
     loss = np.square(y_pred - y).sum()
     if t % log_every == 0:
         print(t, loss, flush=True)

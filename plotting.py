@@ -114,8 +114,6 @@ def read_flags(doc: str | None, *, points: int, steps: int, learning_rate: float
     else:
         flags = parser.parse_args()
         flags.name, flags.title = parser.prog.removesuffix(".py"), f"{parser.prog}\n{title}".strip()
-    if device is not None:
-        print(f"device: {flags.device}", file=sys.stderr)
     return flags
 
 
