@@ -329,8 +329,3 @@ def test_numpy_refuses_a_tensor_that_requires_grad_and_cpu_returns_one_on_the_cp
     assert not detached.requires_grad and np.array_equal(np.asarray(detached), np.asarray(y_pred.tolist()))
     assert detached.cpu() is detached
 
-
-def test_the_device_line_names_a_device_torch_computes_on() -> None:
-    # The torch stages' device: the accelerator if torch finds one, else the CPU.
-    device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
-    assert torch.ones(2, device=device).sum().item() == 2
