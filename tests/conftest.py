@@ -1,16 +1,10 @@
-"""Shared fixtures: a stage's run and a breakage's, each made once a session however many
-tests read it, and the least-squares floor.
+"""Shared fixtures: a stage's run and a breakage's, each made once a session, and the floor.
 
-The tests run in parallel, on a process per core (pytest-xdist's `-n auto`, set in
-pyproject.toml). A session fixture is made once in each such process, so a run that several
-tests read is kept in a file that every process finds, as pytest-xdist's documentation
-shows: the first process to ask makes it, under a lock, and the others read it. The runs
-are made inside that process, which has torch imported already: importing it takes longer
-than most runs. A stage changes nothing in the process that runs it, and the tests that
-must see a real process (the shell's view of a run) start one.
+pytest-xdist makes a session fixture once in each worker process, so a run is kept in a file
+every worker finds: the first to ask makes it under a lock, the others read it. Runs are made
+in the worker, which has torch imported already (importing it takes longer than most runs); a
+stage changes nothing in its process, and tests that need a real process start one.
 """
-
-from __future__ import annotations
 
 import contextlib
 import dataclasses
@@ -58,9 +52,8 @@ def once(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[]
 
 
 def run_here(path: Path, *flags: str) -> StageRun:
-    """Run a stage's file in this process as `python PATH FLAGS` would, and keep what such a
-    process prints: the log on stdout; on stderr the stage's messages, its warnings as
-    Python's own filters show them, and, if it fails, its error's last line."""
+    """Run a stage's file in this process as `python PATH FLAGS` would, and keep what such a process prints: the log
+    on stdout; on stderr its messages, its warnings as Python's filters show them, and if it fails its error's line."""
     stdout, stderr = io.StringIO(), io.StringIO()
     returncode, argv = 0, sys.argv
     sys.argv = [str(path), *flags]
@@ -98,8 +91,7 @@ def run(once: Callable) -> Callable[..., StageRun]:
 
 @pytest.fixture(scope="session")
 def broken(once: Callable, tmp_path_factory: pytest.TempPathFactory) -> Callable[[break_it.Breakage], StageRun]:
-    """broken(breakage): the broken copy's run on the CPU, with the breakage's flags and
-    --no-figure, made once a session: what `python tools/break_it.py N NAME` shows."""
+    """broken(breakage): the broken copy's run on the CPU with its flags, made once a session."""
 
     def broken(breakage: break_it.Breakage) -> StageRun:
         def make() -> StageRun:
@@ -126,9 +118,7 @@ def floor(least_squares_fit: tuple[np.ndarray, float]) -> float:
 
 @pytest.fixture
 def run_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
-    """run_in_process(stage, *flags): run a stage in the test's process, as `python fit_x.py
-    FLAGS --no-figure` would, and return its globals: the tensors, model and optimizer it
-    ended with. What it prints goes to pytest's capture."""
+    """run_in_process(stage, *flags): run a stage here with --no-figure and return its globals."""
 
     def run(stage: str, *flags: str) -> dict[str, Any]:
         monkeypatch.setattr(sys, "argv", [str(ROOT / stage), *flags, "--no-figure"])

@@ -1,9 +1,5 @@
-"""tools/break_it.py: each breakage applies to today's stage, its broken run goes wrong as it
-says and the unbroken stage with the same flags does not; the command line lists, shows and
-explains. Broken and unbroken runs are made once a session, on the CPU (see conftest.py).
-"""
-
-from __future__ import annotations
+"""tools/break_it.py: each breakage applies to today's stage, its broken run goes wrong as it says and the unbroken
+stage with the same flags does not; the command line lists, shows and explains. Runs: once a session, on the CPU."""
 
 import dataclasses
 import re
@@ -125,13 +121,8 @@ def test_one_stages_list_is_a_line_per_breakage_that_starts_with_its_name(
 @pytest.mark.parametrize(
     "argv",
     [
-        ["9"],
-        ["nine"],
-        ["3,4"],
-        ["3", "no-such-breakage"],
-        ["1", "no-grad-reset"],
-        ["3", "no-grad-reset", "--steps", "10"],
-        ["3", "no-grad-reset", "--dev", "cpu"],
+        *(["9"], ["nine"], ["3,4"], ["3", "no-such-breakage"], ["1", "no-grad-reset"]),
+        *(["3", "no-grad-reset", "--steps", "10"], ["3", "no-grad-reset", "--dev", "cpu"]),
         ["3", "no-grad-reset", "--device", "nope"],
     ],
 )

@@ -17,10 +17,8 @@ from tools.stages import ROOT, STAGES, StageRun, stage_command
 
 
 def test_the_tables_show_every_logged_step_and_every_cubic_beside_the_floor(
-    run: Callable[..., StageRun],
-    least_squares_fit: tuple[np.ndarray, float],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run: Callable[..., StageRun], least_squares_fit: tuple[np.ndarray, float],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     logs, floor = {stage: run(stage).log for stage in STAGES}, least_squares_fit[1]
     header, *rows = compare.loss_table(logs, floor).splitlines()

@@ -1,8 +1,6 @@
 """A stage's figure: saved in the project's figures/ from any folder, with or without a
 display; a figure that cannot be drawn or saved is one line, and the results stand."""
 
-from __future__ import annotations
-
 import argparse
 import os
 import shutil
@@ -17,6 +15,7 @@ import plotting
 from tools.stages import ROOT
 
 PNG = b"\x89PNG"
+X = torch.linspace(-3, 3, 50)
 
 
 def _flags(**options: bool) -> argparse.Namespace:
@@ -31,15 +30,10 @@ def _run_a_copy(
     (tmp_path / "project").mkdir(exist_ok=True)
     for name in ("fit_numpy.py", "plotting.py"):
         shutil.copy(ROOT / name, tmp_path / "project")
-    kept = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND")}
+    kept = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "MPLBACKEND")} | (env or {})
+    command = [sys.executable, *python, str(tmp_path / "project" / "fit_numpy.py"), "--steps", "10", *flags]
     return subprocess.run(
-        [sys.executable, *python, str(tmp_path / "project" / "fit_numpy.py"), "--steps", "10", *flags],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=kept | (env or {}),
-        stdin=subprocess.DEVNULL,
-        timeout=120,
+        command, capture_output=True, text=True, cwd=tmp_path, env=kept, stdin=subprocess.DEVNULL, timeout=120
     )
 
 
@@ -61,25 +55,21 @@ def test_show_with_no_display_says_so_and_saves_the_figure(tmp_path: Path) -> No
 
 def test_a_figure_of_tensors_moved_to_the_cpu_and_detached_is_saved(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
-    x = torch.linspace(-3, 3, 50)
-    y_pred = x * torch.ones((), requires_grad=True)
-    plotting.save_fit_figure(x.cpu(), torch.sin(x).cpu(), y_pred.detach().cpu(), _flags())
+    y_pred = X * torch.ones((), requires_grad=True)
+    plotting.save_fit_figure(X.cpu(), torch.sin(X).cpu(), y_pred.detach().cpu(), _flags())
     assert (tmp_path / "fit_test.png").read_bytes().startswith(PNG)
 
 
 def test_no_figure_draws_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
-    x = torch.linspace(-3, 3, 50)
-    plotting.save_fit_figure(x, torch.sin(x), x, _flags(figure=False))
+    plotting.save_fit_figure(X, torch.sin(X), X, _flags(figure=False))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_figure_that_cannot_be_saved_is_one_line(tmp_path, monkeypatch, capsys) -> None:
-    # A file where the figures' folder should be.
     (tmp_path / "figures").write_text("not a folder")
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path / "figures")
-    x = torch.linspace(-3, 3, 50)
-    plotting.save_fit_figure(x, torch.sin(x), x, _flags())
+    plotting.save_fit_figure(X, torch.sin(X), X, _flags())
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("could not draw the figure: ")
 

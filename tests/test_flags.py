@@ -1,8 +1,6 @@
 """plotting.read_flags: a flag replaces a stage's setting for one run; a bad one is one line
 and exit status 2; reading them, or importing plotting, changes nothing in the process."""
 
-from __future__ import annotations
-
 import argparse
 import os
 import subprocess

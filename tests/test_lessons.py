@@ -1,7 +1,5 @@
 """Each stage teaches a claim about PyTorch; each test here proves one."""
 
-from __future__ import annotations
-
 import math
 import random
 from collections.abc import Callable
@@ -21,9 +19,7 @@ def test_hand_derived_gradients_are_autograds(run_in_process) -> None:
     stage = run_in_process("fit_tensor.py", "--steps", "10")
     x, y, rate = stage["x"], stage["y"], stage["learning_rate"]
     hand = [stage[f"grad_{name}"] for name in "abcd"]
-    start = [
-        (stage[name] + rate * grad).detach().clone().requires_grad_() for name, grad in zip("abcd", hand, strict=True)
-    ]
+    start = [(stage[name] + rate * grad).detach().requires_grad_() for name, grad in zip("abcd", hand, strict=True)]
     a, b, c, d = start
     (a + b * x + c * x**2 + d * x**3 - y).pow(2).sum().backward()
     for name, by_hand, coefficient in zip("abcd", hand, start, strict=True):
@@ -65,32 +61,21 @@ def test_a_shared_weight_gets_the_sum_of_its_gradients(
     monkeypatch.setattr(random, "randint", lambda low, high: degree_draw)
     model.zero_grad()
     (model(x) - y).pow(2).sum().backward()
-
     # The same model with a separate copy of e for every term that uses it.
     a, b, c, d, e = (parameter.detach() for parameter in (model.a, model.b, model.c, model.d, model.e))
     copies = {power: e.clone().requires_grad_() for power in powers}
     y_pred = a + b * x + c * x**2 + d * x**3 + sum(copies[power] * x**power for power in powers)
     if copies:
         (y_pred - y).pow(2).sum().backward()
-
     # A pass that leaves e out gives it no gradient at all.
     received = 0.0 if model.e.grad is None else model.e.grad.item()
     assert received == pytest.approx(sum(copy.grad.item() for copy in copies.values()), rel=1e-5)
 
 
-# How far a stage's final cubic may be from the least-squares cubic, coefficient by
-# coefficient. Gradient descent in float32 stops at float32 rounding of the loss, which
-# leaves the coefficients about 1e-5 off; RMSprop hovers; stage 8's x^4 and x^5 terms
-# take over part of the work of the cubic's.
-COEFFICIENT_TOLERANCE = {
-    "fit_numpy.py": 1e-7,
-    "fit_tensor.py": 1e-4,
-    "fit_autograd.py": 1e-4,
-    "fit_newautograd.py": 1e-4,
-    "fit_nn.py": 1e-4,
-    "fit_optim.py": 2e-3,
-    "fit_custom_nn.py": 1e-4,
-    "fit_ctlflow_wshare.py": 2e-2,
+# How far a final cubic may be from the least-squares one, per coefficient: float32 gradient descent stops at the
+# loss's rounding, which leaves them about 1e-5 off; RMSprop hovers; stage 8's x^4 and x^5 take over part of its work.
+COEFFICIENT_TOLERANCE = {stage: 1e-4 for stage in STAGES} | {
+    "fit_numpy.py": 1e-7, "fit_optim.py": 2e-3, "fit_ctlflow_wshare.py": 2e-2
 }
 
 
@@ -242,23 +227,17 @@ def test_the_optimizer_keeps_state_for_each_parameter_from_step_to_step(run_in_p
     assert all(optimizer.state[p]["square_avg"].shape == p.shape for p in model.parameters())
 
 
-def _expected_loss_optimum(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Stage 8's model is the cubic plus e times 0, x^4 or x^4 + x^5, a third of the passes
-    each: a least-squares problem over the three stacked, whose solution (a, b, c, d, e)
-    minimises the loss averaged over the draw. Also each degree's columns."""
-    extra = [np.zeros_like(x), x**4, x**4 + x**5]
-    columns = [np.column_stack([np.vander(x, 4, increasing=True), term]) for term in extra]
-    best = np.linalg.lstsq(np.vstack(columns), np.concatenate([y, y, y]), rcond=None)[0]
-    return best, columns
-
-
 def test_stage_8_loss_depends_on_the_degree_drawn_and_is_still_falling_at_its_last_step(
     run: Callable[..., StageRun], floor: float
 ) -> None:
     log = run("fit_ctlflow_wshare.py").log
     x = np.linspace(-math.pi, math.pi, POINTS)
     y = np.sin(x)
-    best, columns = _expected_loss_optimum(x, y)
+    # Stage 8's model is the cubic plus e times 0, x^4 or x^4 + x^5, a third of the passes each: the least-squares
+    # solution (a, b, c, d, e) over the three stacked minimises the loss averaged over the draw.
+    extra = [np.zeros_like(x), x**4, x**4 + x**5]
+    columns = [np.column_stack([np.vander(x, 4, increasing=True), term]) for term in extra]
+    best = np.linalg.lstsq(np.vstack(columns), np.concatenate([y, y, y]), rcond=None)[0]
     fitted = np.array([*log.cubic, log.terms[4].coefficient])
 
     def losses(coefficients: np.ndarray) -> list[float]:

@@ -1,8 +1,6 @@
 """Every stage runs as a notebook, cell by cell, in a real Jupyter kernel, with its settings
 changed in its first cell, as a learner would change them."""
 
-from __future__ import annotations
-
 import os
 import shutil
 from collections.abc import Iterator
@@ -15,8 +13,7 @@ import pytest
 from tools.stages import ROOT, STAGES, parse_log, settings
 
 STEPS = 100
-# The cells a learner steps through, by their `# %%` titles; the first is the docstring,
-# the imports and the settings.
+# The cells a learner steps through, by their `# %%` titles; the first holds the docstring, imports and settings.
 CELLS = [None, "The data", "The model and its start values", "The training loop", "The result and the figure"]
 
 
@@ -32,12 +29,11 @@ def _notebook_tools() -> tuple[ModuleType, ModuleType]:
     return jupytext, nbclient
 
 
-# One kernel runs every stage in turn: starting one costs more CPU (2.4 s) than a stage's
-# 100 steps. This cell gives each stage what a fresh kernel would: an empty namespace, its
-# own folder as the working directory, from which it imports its own copy of plotting (so
-# that the test sees it writes no figure there), and no figure open. What
-# a stage leaves outside the namespace, in torch's settings say, stays; that no stage needs
-# another's leftovers is shown by their default runs, each in a process of its own.
+# One kernel runs every stage in turn: starting one costs more CPU (2.4 s) than a stage's 100 steps. This cell
+# gives each stage what a fresh kernel would: an empty namespace, its own folder as the working directory, from
+# which it imports its own copy of plotting (so the test sees it writes no figure there), and no figure open. What
+# a stage leaves outside the namespace, in torch's settings say, stays; that no stage needs another's leftovers
+# is shown by their default runs, each in a process of its own.
 FRESH_START = """
 import importlib, os, sys
 for name, module in list(sys.modules.items()):

@@ -1,8 +1,6 @@
 """Every stage, run with no arguments, reaches the floor and reproduces the published log;
 each reads as a lesson: its settings in view, its imports its own."""
 
-from __future__ import annotations
-
 import ast
 import re
 import subprocess
@@ -18,9 +16,7 @@ from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, run_stage, settin
 # rounding; RMSprop at a constant rate hovers just above the floor, and stage 8's extra
 # x^4 and x^5 terms may take it a little below.
 FLOOR_TOLERANCE = {stage: 1e-5 for stage in STAGES} | {
-    "fit_numpy.py": 1e-9,
-    "fit_optim.py": 0.02,
-    "fit_ctlflow_wshare.py": 0.05,
+    "fit_numpy.py": 1e-9, "fit_optim.py": 0.02, "fit_ctlflow_wshare.py": 0.05
 }
 # The published run's figures (a write-up that ran these lessons with fixed seeds, as the
 # README says): the loss at t = 0 and at the last logged step, where it reached the floor.
@@ -43,10 +39,9 @@ def _done(run: StageRun) -> StageRun:
 
 
 def _settled_loss(run: StageRun) -> float:
-    """The best of the last three logged losses. RMSprop at a constant rate (stage 6) jumps
-    up and down before it settles into its back-and-forth, and whether a logged step lands
-    on a jump depends on the order of float32 sums, which differs between processors; the
-    stages that descend steadily have their last loss as their best."""
+    """The best of the last three logged losses. RMSprop at a constant rate (stage 6) jumps up and down before it
+    settles into its back-and-forth, and whether a logged step lands on a jump depends on the order of float32
+    sums, which differs between processors; the stages that descend steadily have their last loss as their best."""
     losses = run.log.losses
     return min(losses[step] for step in sorted(losses)[-3:])
 
@@ -119,9 +114,8 @@ def test_a_diverging_run_from_the_shell_names_the_step_without_a_traceback(run: 
 def test_each_line_of_the_log_goes_out_as_it_is_printed() -> None:
     # So that a run stopped early, by any signal, has kept its log in a file or a pipe: the
     # first line arrives while the run goes on.
-    stage = subprocess.Popen(
-        stage_command("fit_numpy.py", "--steps", "1000000", "--no-figure"), stdout=subprocess.PIPE, text=True
-    )
+    command = stage_command("fit_numpy.py", "--steps", "1000000", "--no-figure")
+    stage = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert stage.stdout.readline().startswith("0 1485660.026")
         assert stage.poll() is None
@@ -158,14 +152,13 @@ def test_the_settings_stand_at_the_top_and_the_flags_show_them(stage: str, run_i
     # choose their device there, in one line.
     lines = (ROOT / stage).read_text(encoding="utf-8").splitlines()
     top = lines[: next(n for n, line in enumerate(lines) if line.startswith("flags = plotting.read_flags("))]
-    values = settings(stage)
     names = ["points", "steps", "learning_rate", *(["device"] if stage in TORCH_STAGES else [])]
     assert [line.split(" = ")[0] for line in top if re.match(r"\w+ = ", line)] == names
     with pytest.raises(SystemExit) as exit:
         run_in_process(stage, "--help")
     shown = capsys.readouterr().out
     assert exit.value.code == 0 and shown.startswith(f"Stage {STAGES.index(stage) + 1}: ")
-    assert all(f"(default: {value})" in shown for value in values.values())
+    assert all(f"(default: {value})" in shown for value in settings(stage).values())
     assert ("--device" in shown) == (stage in TORCH_STAGES)
 
 
