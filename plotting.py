@@ -82,27 +82,12 @@ def read_flags(doc: str | None, *, points: int, steps: int, learning_rate: float
     parser = argparse.ArgumentParser(
         description=doc, usage=argparse.SUPPRESS, allow_abbrev=False, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument(
-        "--points", type=points_flag, default=points, metavar="N", help="fit N points (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--steps",
-        type=steps_flag,
-        default=steps,
-        metavar="N",
-        help="steps 0..N; log every N/10th (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--learning-rate",
-        type=learning_rate_flag,
-        default=learning_rate,
-        metavar="R",
-        help="step size (default: %(default)s)",
-    )
+    default = " (default: %(default)s)"
+    parser.add_argument("--points", type=points_flag, default=points, help="fit this many points" + default)
+    parser.add_argument("--steps", type=steps_flag, default=steps, help="train steps 0..STEPS" + default)
+    parser.add_argument("--learning-rate", type=learning_rate_flag, default=learning_rate, help="step size" + default)
     if device is not None:
-        parser.add_argument(
-            "--device", type=device_flag, default=device, metavar="D", help="cpu, cuda, mps, ... (default: %(default)s)"
-        )
+        parser.add_argument("--device", type=device_flag, default=device, help="cpu, cuda, mps, ..." + default)
     parser.add_argument("--no-figure", dest="figure", action="store_false", help="do not save the figure")
     parser.add_argument("--show", action="store_true", help="also show the figure in a window")
     # The figure is named after the stage (fit_nn.png) and titled with its file's name and the

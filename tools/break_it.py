@@ -9,8 +9,6 @@ A breakage replaces one exact text of a stage. The broken copy runs as its own p
 a temporary folder, beside a copy of plotting.py: the stage files are never touched.
 """
 
-from __future__ import annotations
-
 import argparse
 import difflib
 import math
@@ -68,86 +66,77 @@ class Ends:
 
 @dataclass(frozen=True)
 class Breakage:
-    """One change to one stage: `old`, which occurs in the stage exactly once, becomes `new`.
-    The broken copy runs with `args` (and --no-figure); `why` is what a learner reads after the
-    run; `expect` is what the run shows, and what the tests check."""
+    """One change to one stage, named by its key, "stage:name": `old`, which occurs in the stage exactly once,
+    becomes `new`. `why` is what a learner reads after the run; `expect` is what the run shows, and what the tests
+    check. The broken copy runs with `args` (and --no-figure): the steps after which the stage, unbroken, is near
+    the floor, or ten where the broken run fails at once."""
 
-    stage: str
-    name: str
+    key: str
     old: str
     new: str
-    args: tuple[str, ...]
     why: str
     expect: Fails | Ends
+    args: tuple[str, ...] = ("--steps", "10")
 
     @property
-    def key(self) -> str:
-        return f"{self.stage}:{self.name}"
+    def stage(self) -> str:
+        return self.key.partition(":")[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.partition(":")[2]
 
     @property
     def command(self) -> str:
         return f"python tools/break_it.py {stage_number(self.stage)} {self.name}"
 
 
-# Stage 3's update, which two breakages take out of no_grad, and stage 4's fixed start.
+# Stage 3's update, which two breakages take out of no_grad.
 _UPDATE = """    with torch.no_grad():
         a -= learning_rate * a.grad
         b -= learning_rate * b.grad
         c -= learning_rate * c.grad
         d -= learning_rate * d.grad
 """
-_FIXED_START = """a = torch.full((), 0.0, dtype=dtype).to(device).requires_grad_()
-b = torch.full((), -1.0, dtype=dtype).to(device).requires_grad_()
-c = torch.full((), 0.0, dtype=dtype).to(device).requires_grad_()
-d = torch.full((), 0.3, dtype=dtype).to(device).requires_grad_()
-"""
-# Short runs: the steps after which each stage, unbroken, is near the floor, or fewer where
-# the broken run fails at once.
-_QUICK = ("--steps", "10")
 
 BREAKAGES: tuple[Breakage, ...] = (
     Breakage(
-        "fit_numpy.py",
-        "grad-c-copied",
+        "fit_numpy.py:grad-c-copied",
         "    grad_c = (grad_y_pred * x**2).sum()\n",
         "    grad_c = (grad_y_pred * x).sum()\n",
-        ("--steps", "2000"),
         "This is grad_b's line copied for c with x**2 left as x, so c now steps along b's gradient, which says "
         "nothing about c. The loss falls at first, then creeps up and stays far above the floor: b and d come out "
         "near the least-squares values, but a and c, which should be about zero, do not. Nothing warns of a wrong "
         "hand-derived gradient, which is one reason stage 3 hands the job to autograd.",
         Ends("above", 100),
+        args=("--steps", "2000"),
     ),
     Breakage(
-        "fit_numpy.py",
-        "sign-flipped",
+        "fit_numpy.py:sign-flipped",
         "    grad_y_pred = 2.0 * (y_pred - y)\n",
         "    grad_y_pred = 2.0 * (y - y_pred)\n",
-        ("--steps", "2000"),
         "With the error's sign turned round every gradient points the other way, so each step climbs the loss instead "
         "of descending it. The loss grows by about the same factor at every logged step until it overflows to inf and "
         "the stage's own check stops the run. The message suggests a smaller rate, but none helps here: a smaller one "
         "only climbs more slowly.",
         DIVERGES,
+        args=("--steps", "2000"),
     ),
     Breakage(
-        "fit_tensor.py",
-        "mean-loss",
+        "fit_tensor.py:mean-loss",
         "    loss = torch.square(y_pred - y).sum()\n",
         "    loss = torch.square(y_pred - y).mean()\n",
-        ("--steps", "2000"),
         "The printed loss is now the mean, the sum divided by the number of points, so it ends far below the floor "
         "that no cubic's sum of squares can pass. Nothing else changes, and the Result line is the unbroken stage's "
         "after as many steps: these gradients were derived by hand from the sum and never read the loss line. Under "
         "autograd the same change reaches the gradients, as stage 5's mean-loss shows.",
         Ends("below", 0.01),
+        args=("--steps", "2000"),
     ),
     Breakage(
-        "fit_tensor.py",
-        "requires-grad",
+        "fit_tensor.py:requires-grad",
         "a = torch.randn((), dtype=dtype).to(device)\n",
         "a = torch.randn((), dtype=dtype, requires_grad=True).to(device)\n",
-        _QUICK,
         "Asking autograd to track a, and changing nothing else, ends the run at the first update (on the CPU, where "
         ".to() hands back a itself, still a leaf). With recording on, `a -= ...` would become part of a's own "
         "history, and a leaf is a tensor with no history, so PyTorch refuses to change a leaf that requires grad in "
@@ -155,11 +144,9 @@ BREAKAGES: tuple[Breakage, ...] = (
         Fails("RuntimeError: a leaf Variable that requires grad is being used in an in-place operation"),
     ),
     Breakage(
-        "fit_tensor.py",
-        "grad-not-summed",
+        "fit_tensor.py:grad-not-summed",
         "    grad_a = grad_y_pred.sum()\n",
         "    grad_a = grad_y_pred\n",
-        _QUICK,
         "Without .sum(), grad_a holds one number per point, and `a -= ...` would have to put all of them into the "
         "single number a. An in-place operation keeps its tensor's shape, so torch stops at the first update. NumPy "
         "would not: in stage 1 the same slip makes a a new array, one intercept per point, and the run goes on "
@@ -167,61 +154,52 @@ BREAKAGES: tuple[Breakage, ...] = (
         Fails("RuntimeError: output with shape [] doesn't match the broadcast shape [2000]"),
     ),
     Breakage(
-        "fit_autograd.py",
-        "no-grad-reset",
+        "fit_autograd.py:no-grad-reset",
         "    a.grad = None\n    b.grad = None\n    c.grad = None\n    d.grad = None\n",
         "",
-        ("--steps", "2000"),
         "backward() adds each new gradient to what .grad already holds, so without the reset every step moves by the "
         "sum of all the gradients so far. Like a ball rolling without friction, the fit swings back and forth through "
         "the minimum instead of settling: the logged loss falls and rises again, far above the floor.",
         Ends("above", 100),
+        args=("--steps", "2000"),
     ),
     Breakage(
-        "fit_autograd.py",
-        "grad-set-to-zero",
+        "fit_autograd.py:grad-set-to-zero",
         "    a.grad = None\n",
         "    a.grad = 0.\n",
-        _QUICK,
         "PyTorch checks every assignment to .grad: it must be None or a tensor of the same shape, dtype and device as "
         "a, so a Python float is refused at once, before the first backward(). None is also the cheaper reset: the "
         "next backward() then stores its gradient instead of adding it to zeros.",
         Fails("TypeError: assigned grad expected to be a Tensor or None but got grad of type float"),
     ),
     Breakage(
-        "fit_autograd.py",
-        "update-outside-no-grad",
+        "fit_autograd.py:update-outside-no-grad",
         _UPDATE,
         "    a -= learning_rate * a.grad\n"
         "    b -= learning_rate * b.grad\n"
         "    c -= learning_rate * c.grad\n"
         "    d -= learning_rate * d.grad\n",
-        _QUICK,
         "With recording on, `a -= ...` would become part of a's own history, and a leaf is a tensor with no history, "
         "so PyTorch refuses to change a leaf that requires grad in place. The run stops at the first update, just "
         "after step 0 is logged. Under torch.no_grad() the same line only changes a's number.",
         Fails("RuntimeError: a leaf Variable that requires grad is being used in an in-place operation"),
     ),
     Breakage(
-        "fit_autograd.py",
-        "rebind-outside-no-grad",
+        "fit_autograd.py:rebind-outside-no-grad",
         _UPDATE,
         "    a = a - learning_rate * a.grad\n"
         "    b = b - learning_rate * b.grad\n"
         "    c = c - learning_rate * c.grad\n"
         "    d = d - learning_rate * d.grad\n",
-        _QUICK,
         "Outside no_grad, `a = a - ...` is recorded: the new a is computed from the old one, so it is no leaf, and "
         "backward() leaves its .grad empty (PyTorch warns when it is read). The first update works, so steps 0 and 1 "
         "are logged; the second multiplies the rate by None and fails.",
         Fails("TypeError: unsupported operand type(s) for *: 'float' and 'NoneType'"),
     ),
     Breakage(
-        "fit_newautograd.py",
-        "no-apply",
+        "fit_newautograd.py:no-apply",
         "P3 = LegendrePolynomial3.apply\n",
         "P3 = LegendrePolynomial3\n",
-        _QUICK,
         "Calling the class makes an instance of it and never runs forward, so the model's formula meets an object "
         "where it expects a tensor, and the multiplication fails before any loss is logged. PyTorch warns first that "
         "autograd functions should not be instantiated. apply is what runs forward and records the call in the "
@@ -229,26 +207,25 @@ BREAKAGES: tuple[Breakage, ...] = (
         Fails("TypeError: unsupported operand type(s) for *: 'Tensor' and 'LegendrePolynomial3'"),
     ),
     Breakage(
-        "fit_newautograd.py",
-        "save-a-number",
+        "fit_newautograd.py:save-a-number",
         "        ctx.save_for_backward(z)\n",
         "        ctx.save_for_backward(z, 1.5)\n",
-        _QUICK,
         "save_for_backward keeps tensors only (or None), which it can check for in-place changes before backward "
         "reads them; a plain number is refused as soon as forward returns, before any loss is logged. Anything else "
         "backward needs goes on ctx as an attribute, say `ctx.scale = 1.5`.",
         Fails("TypeError: save_for_backward can only save variables, but argument 1 is of type float"),
     ),
     Breakage(
-        "fit_newautograd.py",
-        "random-start",
-        _FIXED_START,
+        "fit_newautograd.py:random-start",
+        "a = torch.full((), 0.0, dtype=dtype).to(device).requires_grad_()\n"
+        "b = torch.full((), -1.0, dtype=dtype).to(device).requires_grad_()\n"
+        "c = torch.full((), 0.0, dtype=dtype).to(device).requires_grad_()\n"
+        "d = torch.full((), 0.3, dtype=dtype).to(device).requires_grad_()\n",
         "torch.manual_seed(0)\n"
         "a = torch.randn((), dtype=dtype).to(device).requires_grad_()\n"
         "b = torch.randn((), dtype=dtype).to(device).requires_grad_()\n"
         "c = torch.randn((), dtype=dtype).to(device).requires_grad_()\n"
         "d = torch.randn((), dtype=dtype).to(device).requires_grad_()\n",
-        _QUICK,
         "From the seeded random start of stages 2 and 3, c + d x reaches far beyond the fixed start's range, to about "
         "-4, where P3 is much steeper, so the first loss is far higher and so are its gradients. At this stage's rate "
         "the very first step overshoots, and the loss overflows at the next. The lesson starts near the answer, where "
@@ -256,22 +233,19 @@ BREAKAGES: tuple[Breakage, ...] = (
         DIVERGES,
     ),
     Breakage(
-        "fit_newautograd.py",
-        "backward-without-grad-output",
+        "fit_newautograd.py:backward-without-grad-output",
         "        return grad_output * 1.5 * (5 * z**2 - 1)\n",
         "        return 1.5 * (5 * z**2 - 1)\n",
-        ("--steps", "1000"),
         "Without grad_output, backward returns P3'(z) alone, as if d(loss)/d(P3) were 1 at every point: the gradients "
         "of c and d no longer depend on the error at all. They descend the sum of P3(c + d x) over the points instead "
         "of the loss, a cubic with no lowest point, so the fit runs off and the loss goes to nan.",
         DIVERGES,
+        args=("--steps", "1000"),
     ),
     Breakage(
-        "fit_nn.py",
-        "no-flatten",
+        "fit_nn.py:no-flatten",
         "torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1))",
         "torch.nn.Sequential(torch.nn.Linear(3, 1))",
-        _QUICK,
         "Without Flatten the prediction has shape (points, 1), and MSELoss broadcasts it against y's (points,) into a "
         "table of every prediction minus every target. PyTorch warns about the sizes but computes it: the loss starts "
         "some three orders of magnitude above the unbroken stage's, its gradients likewise, and at this rate the loss "
@@ -279,55 +253,49 @@ BREAKAGES: tuple[Breakage, ...] = (
         DIVERGES,
     ),
     Breakage(
-        "fit_nn.py",
-        "mean-loss",
+        "fit_nn.py:mean-loss",
         'loss_fn = torch.nn.MSELoss(reduction="sum")\n',
         "loss_fn = torch.nn.MSELoss()\n",
-        ("--steps", "3000"),
         "MSELoss's default reduction is the mean, the sum divided by the number of points, and autograd divides every "
         "gradient by the same. At the sum's rate each step is that many times too small, so the fit is far from done "
         "when the run ends. The printed loss, a mean, even ends below the floor, while the Result's cubic, as a sum "
         "of squares, is far above it.",
         Ends("above", 100, fitted=True),
+        args=("--steps", "3000"),
     ),
     Breakage(
-        "fit_optim.py",
-        "optimizer-in-loop",
+        "fit_optim.py:optimizer-in-loop",
         "for t in range(steps + 1):\n",
         "for t in range(steps + 1):\n    optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate)\n",
-        ("--steps", "2000"),
         "A new RMSprop has no running average yet, so every step is its first: the average is then 1 - alpha = 0.01 "
         "of the squared gradient, and each parameter moves by ten times the rate, whatever its gradient's size. Steps "
         "of a fixed size cannot settle, so the fit soon hops back and forth between the same points, and the log "
         "repeats one loss far above the floor.",
         Ends("above", 10),
+        args=("--steps", "2000"),
     ),
     Breakage(
-        "fit_optim.py",
-        "sgd-at-rmsprop-rate",
+        "fit_optim.py:sgd-at-rmsprop-rate",
         "optimizer = torch.optim.RMSprop(",
         "optimizer = torch.optim.SGD(",
-        ("--steps", "100"),
         "Plain SGD steps by the rate times the gradient, and this loss sums over the points, so its gradients are "
         "large: at RMSprop's rate, a thousand times stage 5's, every step overshoots the minimum by more than the "
         "last, and the loss overflows within ten steps. RMSprop divides each gradient by its own running size, which "
         "is why it can take a rate that SGD cannot.",
         DIVERGES,
+        args=("--steps", "100"),
     ),
     Breakage(
-        "fit_custom_nn.py",
-        "no-super-init",
+        "fit_custom_nn.py:no-super-init",
         "        super().__init__()\n",
         "",
-        _QUICK,
         "Module.__init__ makes the tables in which a module keeps its parameters, buffers and submodules, and "
         "assigning a Parameter to self.a files it there. Without the call there is no table, so the first such "
         "assignment fails, before any step.",
         Fails("AttributeError: cannot assign parameters before Module.__init__() call"),
     ),
     Breakage(
-        "fit_custom_nn.py",
-        "parameters-in-a-list",
+        "fit_custom_nn.py:parameters-in-a-list",
         "        self.a = torch.nn.Parameter(torch.randn(()))\n"
         "        self.b = torch.nn.Parameter(torch.randn(()))\n"
         "        self.c = torch.nn.Parameter(torch.randn(()))\n"
@@ -338,41 +306,37 @@ BREAKAGES: tuple[Breakage, ...] = (
         "\n    def forward(self, x):\n"
         "        a, b, c, d = self.coefficients\n"
         "        return a + b * x + c * x**2 + d * x**3\n",
-        _QUICK,
         "A Module registers a Parameter only when it is assigned to one of the module's own attributes; inside a "
         "plain Python list it is invisible, so model.parameters() yields nothing and SGD refuses the empty list "
         "before any step. torch.nn.ParameterList is the list that registers what it holds.",
         Fails("ValueError: optimizer got an empty parameter list"),
     ),
     Breakage(
-        "fit_ctlflow_wshare.py",
-        "stage-7-rate",
+        "fit_ctlflow_wshare.py:stage-7-rate",
         "learning_rate = 1e-8\n",
         "learning_rate = 1e-6\n",
-        ("--steps", "30"),
         "x^4 and x^5 reach about 97 and 306 at x = pi, so the loss is far steeper along e than along the cubic's "
         "coefficients. Stage 7's rate, a hundred times this stage's, overshoots from the first steps, and the loss "
         "overflows within a few dozen.",
         DIVERGES,
+        args=("--steps", "30"),
     ),
     Breakage(
-        "fit_ctlflow_wshare.py",
-        "no-momentum",
+        "fit_ctlflow_wshare.py:no-momentum",
         "lr=learning_rate, momentum=0.9)",
         "lr=learning_rate)",
-        ("--steps", "1000"),
         "Without momentum each step is the rate times this step's gradient alone; with it, each step also carries on "
         "0.9 of the last, so along a direction the gradient keeps pointing, steps grow to ten times as long. At a "
         "rate this small that is most of the progress: after the same steps, drawing the same degrees, the loss is "
         "still many times the unbroken stage's.",
         Ends("above", 1000),
+        args=("--steps", "1000"),
     ),
 )
 
 
 def broken_source(breakage: Breakage) -> str:
-    """The stage's text with the breakage applied; ValueError if the stage has changed so that
-    the old text no longer occurs exactly once."""
+    """The stage's text with the breakage applied; ValueError unless its old text occurs in the stage exactly once."""
     text = (ROOT / breakage.stage).read_text(encoding="utf-8")
     if text.count(breakage.old) != 1:
         raise ValueError(f"{breakage.key}: its old text occurs {text.count(breakage.old)} times in the stage, not once")
@@ -397,14 +361,12 @@ def run(breakage: Breakage, device: str | None = None) -> StageRun:
 
 
 def warnings(run: StageRun) -> list[str]:
-    """The warnings the run printed, each as `Category: message`, without the file and line
-    it came from (a temporary copy's, or torch's)."""
+    """The run's warnings as `Category: message`, without the file and line they came from (a copy's, or torch's)."""
     return re.findall(r"^\S.*?:\d+: (\w+Warning: .*)$", run.stderr, re.MULTILINE)
 
 
 def listing(stages: Sequence[str]) -> str:
-    """A line for each breakage, its name and what its run shows; a heading for each stage
-    when there are several."""
+    """A line per breakage, its name and what its run shows, under a heading per stage when there are several."""
     blocks = []
     for stage in stages:
         breakages = [breakage for breakage in BREAKAGES if breakage.stage == stage]

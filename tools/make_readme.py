@@ -20,7 +20,6 @@ import math
 import os
 import re
 import sys
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -38,15 +37,13 @@ NUMBER = re.compile(r"(?<![\w.])([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)(?![\w.])")
 # What the reference shows diverging: ten times the points at the default rate, on the CPU.
 DIVERGING = ("fit_tensor.py", "--points", "20000")
 
-# How far a decimal number a run printed may be from a fresh run's, relative or (near 0)
-# absolute: (for the losses, for the Result line's coefficients); words and whole numbers must
-# be equal. Measured against the runs that made the pages (Intel Xeon, AVX-512), with
-# ATEN_CPU_CAPABILITY=default or avx2, OMP_NUM_THREADS=1 and NumPy without AVX-512: stage 1
-# (float64) moved by 3e-16 (a coefficient near 0 by 1e-18), the float32 stages by 2.4e-7, their
-# broken runs, which carry each step's rounding as they swing or diverge, by 4.2e-6. RMSprop
-# (stage 6) ends going back and forth by steps of about its rate, 1e-3, and rounding moves
-# where a logged step lands: in 48 runs (those above, and the rate moved by 1e-7 to 9e-6) its
-# loss at step 2000 lay between 8.865 and 8.991 (1.4 %), and its coefficients ended 1e-3 apart.
+# How far a decimal number a run printed may be from a fresh run's, relative or (near 0) absolute, for the losses and
+# for the Result line's coefficients; words and whole numbers must be equal. Against the runs that made the pages
+# (Intel Xeon, AVX-512), with ATEN_CPU_CAPABILITY=default or avx2, OMP_NUM_THREADS=1 and NumPy without AVX-512, stage 1
+# (float64) moved by 3e-16 (a coefficient near 0 by 1e-18), the float32 stages by 2.4e-7, their broken runs, which carry
+# each step's rounding as they swing or diverge, by 4.2e-6. RMSprop (stage 6) ends going back and forth by about its
+# rate, 1e-3, so rounding moves where a logged step lands: in 48 runs (those above, and the rate moved by 1e-7 to 9e-6)
+# its loss at step 2000 lay between 8.865 and 8.991 (1.4 %), and its coefficients ended 1e-3 apart.
 TOLERANCE = {stage: (1e-5, 1e-5) for stage in STAGES} | {"fit_numpy.py": (1e-9, 1e-9), "fit_optim.py": (2e-2, 2e-3)}
 # A broken run: at least 1e-4, but stage 1's float64 needs no more than its own.
 BROKEN = {stage: max(pair, (1e-4, 1e-4)) for stage, pair in TOLERANCE.items()} | {"fit_numpy.py": (1e-9, 1e-9)}
@@ -162,17 +159,12 @@ def read_pages(suffix: str) -> dict[str, str]:
 
 
 def lesson_diff(previous: str, stage: str) -> tuple[str, int]:
-    """The unified diff from the previous stage without the docstrings (the walkthrough quotes
-    them as prose), and how many lines the whole diff adds or removes."""
+    """The diff from the previous stage without the docstrings (quoted as prose), and how many lines it all changes."""
     (old, old_length), (new, new_length) = source(previous), source(stage)
     changed = sum(line[:1] in "+-" for line in list(difflib.unified_diff(old, new, lineterm=""))[2:])
-    # Give the old file the new docstring, so that the diff shows code only; the hunk headers
-    # then undo the shift in the old file's line numbers.
-    lines, shift = [], old_length - new_length
-    for line in difflib.unified_diff(new[:new_length] + old[old_length:], new, previous, stage, lineterm=""):
-        header = re.match(r"@@ -(\d+)(,\d+)? \+(.*)", line)
-        lines.append(f"@@ -{int(header[1]) + shift}{header[2] or ''} +{header[3]}" if header else line)
-    return "\n".join(lines), changed
+    # Diff the old code under the new docstring, so that only code differs, then give the hunks the old file's lines.
+    diff = "\n".join(difflib.unified_diff(new[:new_length] + old[old_length:], new, previous, stage, lineterm=""))
+    return re.sub(r"(?m)^@@ -(\d+)", lambda hunk: f"@@ -{int(hunk[1]) + old_length - new_length}", diff), changed
 
 
 def stage_table(translate: Callable[[str], str]) -> list[Piece]:
@@ -186,14 +178,12 @@ def stage_table(translate: Callable[[str], str]) -> list[Piece]:
 
 
 def breakage_section(breakage: break_it.Breakage, run: StageRun, translate: Callable[[str], str]) -> list[Piece]:
-    """The change, what the broken run showed (its log, each warning once, its error if it
-    failed) and why."""
+    """The change, what the broken run showed (its log, each warning once, its error if it failed) and why."""
     flags = " ".join(breakage.args)
     intro = translate(WORDS["break_intro"]).format(command=breakage.command, stage=breakage.stage, flags=flags)
     pieces = exact("", f"### {translate(WORDS['break_heading']).format(name=breakage.name)}", "", intro, "")
     pieces += exact("```diff", break_it.diff(breakage).rstrip("\n"), "```", "", translate(WORDS["break_prints"]), "")
-    # A warning's first sentence says what happened; the rest (advice, where in torch it was
-    # raised) is worded differently from one torch release to the next.
+    # A warning's first sentence says what happened; the rest (advice, where it was raised) changes between releases.
     warnings = dict.fromkeys(re.sub(r"(?<=\.) .*", "", warning) for warning in break_it.warnings(run))
     shown = [*run.stdout.splitlines(), *warnings, *([] if run.ok else [run.error])]
     pieces += printed("\n".join(shown), BROKEN[breakage.stage])
@@ -202,8 +192,7 @@ def breakage_section(breakage: break_it.Breakage, run: StageRun, translate: Call
 
 
 def walkthrough(runs: Mapping[str, StageRun], translate: Callable[[str], str]) -> list[Piece]:
-    """Every stage: its docstring, its code or its diff against the stage before, what it
-    prints, its figure, and what each of its breakages does when run."""
+    """Every stage: its docstring, its code or its diff, what it prints, its figure, and what its breakages do."""
     pieces: list[Piece] = []
     for previous, stage in zip((None, *STAGES), STAGES, strict=False):
         title, body = docstring(stage)
@@ -219,24 +208,19 @@ def walkthrough(runs: Mapping[str, StageRun], translate: Callable[[str], str]) -
             diff, changed = lesson_diff(previous, stage)
             words = {"number": stage_number(previous), "previous": previous, "stage": stage, "changed": changed}
             pieces += exact(translate(WORDS["changes"]).format(**words), "", "```diff", diff, "```", "")
-        pieces += exact(translate(WORDS["prints"]).format(stage=stage), "") + printed(
-            runs[stage].stdout, TOLERANCE[stage]
-        )
+        pieces += exact(translate(WORDS["prints"]).format(stage=stage), "")
+        pieces += printed(runs[stage].stdout, TOLERANCE[stage])
         pieces += exact("", f"![{translate(WORDS['figure_alt']).format(stage=stage)}](../figures/{stage[:-3]}.png)")
-        for breakage in break_it.BREAKAGES:
-            if breakage.stage == stage:
-                pieces += breakage_section(breakage, runs[breakage.key], translate)
+        for breakage in (breakage for breakage in break_it.BREAKAGES if breakage.stage == stage):
+            pieces += breakage_section(breakage, runs[breakage.key], translate)
     return pieces
 
 
 def benchmark_section(results: dict[str, Any], translate: Callable[[str], str]) -> str:
-    """What was measured, the table, and where the crossovers fall: torch against NumPy on
-    the CPU, and every accelerator against the CPU for each torch stage. One overtakes the
-    other for good where it wins at that size and at every larger one measured."""
+    """What was measured, the table, and where the crossovers fall: torch against NumPy on the CPU, and every
+    accelerator against the CPU for each torch stage. One overtakes the other where it wins at that size and above."""
     metadata, words = results["metadata"], {name: translate(text) for name, text in WORDS.items()}
-    times: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    for row in filter(lambda row: row["valid"], results["rows"]):
-        times[row["stage"], row["device"]][row["points"]] = row["median_s"]
+    times = {(row["stage"], row["device"], row["points"]): row["median_s"] for row in results["rows"] if row["valid"]}
     accelerators = [device for device in metadata["devices"] if device != "cpu"]
     pairs = [(("fit_numpy.py", "cpu"), ("fit_tensor.py", "cpu"), words["numpy"], words["torch_on_cpu"])]
     for device, stage in itertools.product(accelerators, STAGES):
@@ -244,9 +228,9 @@ def benchmark_section(results: dict[str, Any], translate: Callable[[str], str]) 
         pairs.append(((stage, "cpu"), (stage, device), words["cpu"], on_device))
     sentences = []
     for slow, fast, slower, faster in pairs:
-        sizes = sorted(times[slow].keys() & times[fast].keys())
+        sizes = sorted(key[2] for key in times if key[:2] == fast and (*slow, key[2]) in times)
         # The last size at which the faster one still loses: after it, it wins at every size.
-        last = max((n for n, size in enumerate(sizes) if times[fast][size] >= times[slow][size]), default=-1)
+        last = max((n for n, size in enumerate(sizes) if times[(*fast, size)] >= times[(*slow, size)]), default=-1)
         kind = "never_overtakes" if last == len(sizes) - 1 else "faster_everywhere" if last < 0 else "overtakes"
         if sizes:
             names = {"faster": faster, "slower": slower, "smallest": sizes[0], "largest": sizes[-1]}
@@ -261,12 +245,10 @@ def benchmark_section(results: dict[str, Any], translate: Callable[[str], str]) 
 
 
 def blocks(runs: Mapping[str, StageRun], logs: Mapping[str, StageLog], translate: Callable[[str], str]) -> dict:
-    """Every generated part of every page as pieces, by page and in the order the page shows
-    them, from the runs (by stage, breakage key and "diverging") and the stages' logs."""
+    """Every generated part of every page as pieces, by page and in page order, from the runs and the stages' logs."""
     fit, losses = stages.least_squares(), logs["fit_numpy.py"].losses
     floor = fit[1]
-    # How far stage 1 is from the floor at step 2000, where the official lessons stop, and
-    # when it comes within a millionth of it, about float32's rounding.
+    # Stage 1's gap to the floor at step 2000, where the official lessons stop, and when within float32's rounding.
     gap = {step: 100 * (loss / floor - 1) for step, loss in losses.items()}
     short = {"loss_2000": f"{losses[2000]:.4g}", "gap_2000": f"{gap[2000]:.0f}", "gap_4000": f"{gap[4000]:.2f}"}
     short |= {"floor": f"{floor:.4f}", "reached": min(step for step in losses if gap[step] < 1e-4)}
@@ -291,8 +273,7 @@ def blocks(runs: Mapping[str, StageRun], logs: Mapping[str, StageLog], translate
 
 
 def first_difference(page: str, pieces: list[Piece]) -> int | None:
-    """The line, counted from 1, where a page's part first differs from the pieces by more
-    than their numbers' tolerance; None where it does not."""
+    """The line, from 1, where a page's part first differs from the pieces by more than their numbers' tolerance."""
     fresh, quoted = NUMBER.split("".join(text for text, _ in pieces)), NUMBER.split(page)
     tolerances = [tolerance for text, tolerance in pieces for _ in NUMBER.finditer(text)]
     for index, (old, new) in enumerate(itertools.zip_longest(quoted, fresh)):
@@ -305,11 +286,9 @@ def first_difference(page: str, pieces: list[Piece]) -> int | None:
 
 
 def stale_parts(pages: Mapping[str, str], runs: Mapping[str, StageRun], suffix: str) -> list[str]:
-    """Each generated part of a language's pages (their texts, by English name) that no longer
-    matches the code and these fresh runs, and the line where it first differs."""
-    # The parts made from the stages' logs are made from those the walkthrough quotes, which
-    # its own check holds to the fresh runs, so that rounding alone cannot tip a table's digit.
-    # Each language's WORDS["prints"] opens with the command, `python fit_x.py`.
+    """Each part of a language's pages (texts by English name) that these runs make stale, and its first stale line."""
+    # The parts made from the stages' logs use the logs the walkthrough quotes, which its own check holds to the fresh
+    # runs, so that rounding alone cannot tip a table's digit. Each WORDS["prints"] opens with `python fit_x.py`.
     quoted = dict(re.findall(r"\n`python (fit_\w+\.py)`[^\n]*\n\n```\n(.*?)```", pages[PAGES[1]], re.DOTALL))
     try:
         logs = {stage: stages.parse_log(quoted[stage]) for stage in STAGES}
@@ -328,15 +307,13 @@ def stale_parts(pages: Mapping[str, str], runs: Mapping[str, StageRun], suffix: 
 
 def fill(page: str, generated: Mapping[str, list[Piece]], name: str) -> str:
     """The page with the text between each pair of markers replaced by its generated part."""
-    missing = set(generated) - {match[2] for match in BLOCK.finditer(page)}
-    if missing:
+    if missing := set(generated) - {match[2] for match in BLOCK.finditer(page)}:
         raise ValueError(f"{name} lacks the markers for {', '.join(sorted(missing))}")
     return BLOCK.sub(lambda match: match[1] + "".join(text for text, _ in generated[match[2]]) + match[4], page)
 
 
 def fresh_runs(figures: bool) -> dict[str, StageRun]:
-    """Every stage (drawing its figure if asked), the diverging run and every breakage, each
-    on the CPU as its own process with torch's default threads: by stage, "diverging" and key."""
+    """Every stage (drawing its figure if asked), the diverging run and every breakage, on the CPU: by stage and key."""
     jobs = {stage: partial(stages.run_stage, stage, *([] if figures else ["--no-figure"])) for stage in STAGES}
     jobs |= {"diverging": partial(stages.run_stage, *DIVERGING, "--no-figure")}
     jobs |= {breakage.key: partial(break_it.run, breakage) for breakage in break_it.BREAKAGES}
