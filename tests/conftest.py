@@ -2,8 +2,8 @@
 
 pytest-xdist makes a session fixture once in each worker process, so a run is kept in a file
 every worker finds: the first to ask makes it under a lock, the others read it. Runs are made
-in the worker, which has torch imported already (importing it takes longer than most runs); a
-stage changes nothing in its process, and tests that need a real process start one.
+in the worker, which has torch imported already (importing it takes longer than most runs): a
+stage installs no handler and rewraps no stream, and the tests that need a real process start one.
 """
 
 import contextlib

@@ -2,6 +2,7 @@
 stage with the same flags does not; the command line lists, shows and explains. Runs: once a session, on the CPU."""
 
 import dataclasses
+import os
 import re
 import subprocess
 import sys
@@ -88,7 +89,8 @@ def test_the_command_line_shows_runs_and_explains_a_breakage_from_any_folder_and
     breakage = BY_KEY["fit_newautograd.py:no-apply"]
     files = {name: (ROOT / name).read_bytes() for name in (*STAGES, "plotting.py")}
     command = [sys.executable, str(ROOT / "tools" / "break_it.py"), "4", breakage.name, "--device", "cpu"]
-    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", cwd=tmp_path)
+    env = os.environ | {"PYTHONPATH": str(ROOT)}  # this checkout's tools, whichever one pip installed
+    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert {name: (ROOT / name).read_bytes() for name in files} == files
     run = broken(breakage)

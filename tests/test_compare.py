@@ -92,11 +92,12 @@ def test_a_ctrl_c_while_the_stages_run_stops_every_one(monkeypatch: pytest.Monke
     assert len(started) == 2 and all(process.returncode not in (None, 0) for process in started)
 
 
-@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task").exists(), reason="finds the stages in Linux's /proc")
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(), reason="needs Linux's /proc")
 def test_sigterm_stops_every_stage_it_started(tmp_path: Path) -> None:
     # Run as a learner would, from another folder; two stages that run for minutes.
     command = [sys.executable, str(ROOT / "tools" / "compare.py"), "2", "8", "--steps", "1000000"]
-    tool = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = os.environ | {"PYTHONPATH": str(ROOT)}  # this checkout's tools, whichever one pip installed
+    tool = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     children, deadline, stages = Path(f"/proc/{tool.pid}/task/{tool.pid}/children"), time.monotonic() + 60, []
     while len(stages) < 2 and time.monotonic() < deadline and tool.poll() is None:
         stages = children.read_text().split()

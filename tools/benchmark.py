@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=_output, default=str(DEFAULT_OUTPUT), help="the results file (.json)")
     parser.add_argument("--no-figure", dest="figure", action="store_false", help="skip figures/<output name>.png")
     args = parser.parse_args(argv)
-    # The NumPy stage alone runs without torch, which then is not imported.
+    # The NumPy stage alone runs without torch, which then is not imported (unless --device asked it).
     torch = None
     if set(args.stages) & set(TORCH_STAGES):
         import torch
