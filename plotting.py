@@ -93,7 +93,8 @@ def read_flags(doc: str | None, *, points: int, steps: int, learning_rate: float
     # The figure is named after the stage (fit_nn.png) and titled with its file's name and the
     # first line of its docstring (python -OO removes the docstring).
     title = (doc or "").strip().partition("\n")[0]
-    if "ipykernel" in sys.modules:
+    # A Jupyter kernel (a notebook, VS Code's interactive window) is started as ipykernel_launcher.
+    if "ipykernel" in Path(sys.argv[0]).name:
         flags = parser.parse_args([])
         flags.figure, flags.show, flags.name, flags.title = False, True, "notebook", title
     else:

@@ -79,8 +79,8 @@ def test_more_points_than_memory_holds_is_one_line(monkeypatch, capsys) -> None:
 
 
 def test_in_a_jupyter_kernel_the_kernels_arguments_are_not_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "ipykernel", sys)
-    flags = read(monkeypatch, "-f", "/run/kernel-1234.json")
+    monkeypatch.setattr(sys, "argv", ["/venv/lib/ipykernel_launcher.py", "-f", "/run/kernel-1234.json"])
+    flags = plotting.read_flags(DOC, **SETTINGS, device=torch.device("cpu"))
     assert (flags.points, flags.steps, flags.figure, flags.show) == (2000, 10000, False, True)
 
 
