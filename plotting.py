@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,33 +141,41 @@ def save_figure(figure: Any, name: str, save: bool = True, show: bool = False) -
             plt.show()
 
 
+def draw_or_say(draw: Callable[..., None], *args: Any) -> None:
+    """Call draw(*args). The results are printed by then, so whatever stops a figure being
+    drawn or saved (its folder, the backend) is one line on stderr, and the run goes on."""
+    try:
+        draw(*args)
+    except Exception as error:
+        print(f"could not draw the figure: {type(error).__name__}: {error}", file=sys.stderr)
+
+
 def save_fit_figure(x: Any, y: Any, y_pred: Any, flags: Any) -> None:
     """Draw the stage's fit and the least-squares cubic, with both residuals below, and save
     it as figures/<stage>.png, unless --no-figure. x, y and y_pred are NumPy arrays or CPU
-    tensors that do not require grad. The results are printed by then, so a figure that
-    cannot be drawn or saved is one line on stderr, and the run ends as it would have."""
-    if not (flags.figure or flags.show):
-        return
-    try:
-        x, y, y_pred = (np.asarray(values, dtype=np.float64) for values in (x, y, y_pred))
-        coefficients, floor = least_squares_cubic(x, y)
-        best = np.polynomial.polynomial.polyval(x, coefficients)
-        loss = float(np.square(y_pred - y).sum())
+    tensors that do not require grad."""
+    if flags.figure or flags.show:
+        draw_or_say(_draw_fit, x, y, y_pred, flags)
 
-        figure = new_figure(flags.show, figsize=(8, 6.5), layout="constrained")
-        fit_axes, residual_axes = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
-        figure.suptitle(flags.title, fontsize=10)
-        fit_axes.plot(x, y, color="0.6", linewidth=4, label="sin(x), the data")
-        fit_axes.plot(x, y_pred, color="tab:blue", label=f"this stage's fit (loss {loss:.4f})")
-        fit_axes.plot(x, best, "k--", linewidth=1, label=f"least-squares cubic (loss {floor:.4f}, the floor)")
-        fit_axes.set_ylabel("y")
-        fit_axes.legend(loc="upper left", fontsize=8)
-        residual_axes.axhline(0, color="0.6", linewidth=1)
-        residual_axes.plot(x, y_pred - y, color="tab:blue", label="this stage's fit - sin(x)")
-        residual_axes.plot(x, best - y, "k--", linewidth=1, label="least-squares cubic - sin(x)")
-        residual_axes.set_xlabel("x")
-        residual_axes.set_ylabel("residual")
-        residual_axes.legend(loc="upper center", fontsize=8)
-        save_figure(figure, flags.name, flags.figure, flags.show)
-    except Exception as error:
-        print(f"could not draw the figure: {type(error).__name__}: {error}", file=sys.stderr)
+
+def _draw_fit(x: Any, y: Any, y_pred: Any, flags: Any) -> None:
+    x, y, y_pred = (np.asarray(values, dtype=np.float64) for values in (x, y, y_pred))
+    coefficients, floor = least_squares_cubic(x, y)
+    best = np.polynomial.polynomial.polyval(x, coefficients)
+    loss = float(np.square(y_pred - y).sum())
+
+    figure = new_figure(flags.show, figsize=(8, 6.5), layout="constrained")
+    fit_axes, residual_axes = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    figure.suptitle(flags.title, fontsize=10)
+    fit_axes.plot(x, y, color="0.6", linewidth=4, label="sin(x), the data")
+    fit_axes.plot(x, y_pred, color="tab:blue", label=f"this stage's fit (loss {loss:.4f})")
+    fit_axes.plot(x, best, "k--", linewidth=1, label=f"least-squares cubic (loss {floor:.4f}, the floor)")
+    fit_axes.set_ylabel("y")
+    fit_axes.legend(loc="upper left", fontsize=8)
+    residual_axes.axhline(0, color="0.6", linewidth=1)
+    residual_axes.plot(x, y_pred - y, color="tab:blue", label="this stage's fit - sin(x)")
+    residual_axes.plot(x, best - y, "k--", linewidth=1, label="least-squares cubic - sin(x)")
+    residual_axes.set_xlabel("x")
+    residual_axes.set_ylabel("residual")
+    residual_axes.legend(loc="upper center", fontsize=8)
+    save_figure(figure, flags.name, flags.figure, flags.show)

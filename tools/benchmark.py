@@ -256,10 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[{number}/{len(plan)}] {stage}, {points:,} points, {steps} steps, {device}: {took}", file=sys.stderr)
     print(markdown_table(results), end="")
     if args.figure:
-        try:
-            draw_figure(results, args.output.stem)
-        except Exception as error:
-            print(f"could not draw the figure: {type(error).__name__}: {error}", file=sys.stderr)
+        plotting.draw_or_say(draw_figure, results, args.output.stem)
     return 0
 
 

@@ -131,11 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if logs:
         print("Loss at each logged step", loss_table(logs, fit[1]), "Fitted models", model_table(logs, fit), sep="\n\n")
         if args.figure:
-            # The tables stand whatever happens to the figure.
-            try:
-                draw_losses(logs, fit[1], args.show)
-            except Exception as error:
-                print(f"could not draw the figure: {type(error).__name__}: {error}", file=sys.stderr)
+            plotting.draw_or_say(draw_losses, logs, fit[1], args.show)
     failed = [stage for stage, run in runs.items() if not run.ok]
     for stage in failed:
         print(f"{stage} failed (exit status {runs[stage].returncode}): {runs[stage].error}", file=sys.stderr)
