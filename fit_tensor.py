@@ -22,8 +22,8 @@ points = 2000
 steps = 10000
 learning_rate = 1e-6
 # The device: the accelerator torch finds (a GPU, Apple's MPS, ...), else the CPU.
-# current_accelerator() names the kind this torch was built for even where none is
-# installed (a CUDA build without a GPU), so is_available() asks first.
+# current_accelerator() answers for the kind this torch was built for: a CUDA build says
+# cuda on a machine without a GPU (or, before torch 2.7, raises), so is_available() asks first.
 device = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else torch.device("cpu")
 flags = plotting.read_flags(__doc__, points=points, steps=steps, learning_rate=learning_rate, device=device)
 points, steps, learning_rate, device = flags.points, flags.steps, flags.learning_rate, flags.device
