@@ -67,7 +67,9 @@ for t in range(steps + 1):
     # The loss is the sum of squared errors; it is logged before this step's update.
     # flush=True sends the line out at once, even into a file or a pipe, where Python would
     # hold it back: a program reading the pipe sees it now, and a run killed keeps its log.
-    # loss is a tensor of one number; .item() copies that number out as a Python float.
+    # loss is a tensor of one number; .item() copies it out as a Python float, a float64,
+    # which holds the float32 exactly; it prints up to 17 digits, but a float32 is good
+    # for only about 7, so the digits after those record its rounding, not the fit.
     loss = loss_fn(y_pred, y)
     if t % log_every == 0:
         print(t, loss.item(), flush=True)

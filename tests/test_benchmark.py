@@ -4,6 +4,7 @@ import io
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 import plotting
 from tools import benchmark
 from tools.benchmark import Measurement, main, measure
+from tools.stages import StageRun
 
 NINE = (1e-3,) * 9
 
@@ -134,3 +136,26 @@ def test_each_run_is_saved_before_anything_is_printed(tmp_path: Path, monkeypatc
     with pytest.raises(OSError, match="No space"):
         main(["--sizes", "200,400", "--stages", "1", "--output", str(output), "--no-figure"])
     assert len(json.loads(output.read_text())["rows"]) == 1
+
+
+def test_the_step_the_modes_time_is_stage_2s_step(run: Callable[..., StageRun]) -> None:
+    x = torch.linspace(-math.pi, math.pi, 2000)
+    torch.manual_seed(0)
+    start = [torch.randn(()) for _ in range(4)]
+    losses = [benchmark.stage2_step(x, torch.sin(x), *start, 1e-6).item() for _ in range(11)]
+    assert losses == list(run("fit_tensor.py", "--steps", "10", "--no-figure").log.losses.values())
+
+
+def test_step_modes_time_eager_and_compiled_steps_and_say_in_a_line_why_a_mode_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "modes.json"
+    assert main(["--step-modes", "--sizes", "200", "--steps", "20", "--device", "cpu", "--output", str(output)]) == 0
+    rows = json.loads(output.read_text())["step_rows"]
+    assert [row["mode"] for row in rows] == list(benchmark.STEP_MODES) and {row["device"] for row in rows} == {"cpu"}
+    for row in rows[:2]:
+        assert not row["error"] and 0 < row["min_s"] <= row["median_s"] <= row["max_s"]
+    assert rows[2]["error"] == "RuntimeError: a CUDA graph needs a CUDA device, and cpu is not one"
+    out, err = capsys.readouterr()
+    assert out == benchmark.step_table(rows) and out.splitlines()[-1].endswith(" | n/a |")
+    assert err.splitlines()[-1].endswith(f"cpu: {rows[2]['error']}")

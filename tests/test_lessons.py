@@ -1,5 +1,6 @@
 """Each stage teaches a claim about PyTorch; each test here proves one."""
 
+import ast
 import math
 import random
 from collections.abc import Callable
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tools.stages import STAGES, StageRun, settings
+from tools.stages import ROOT, STAGES, StageRun, settings
 
 POINTS = settings("fit_numpy.py")["points"]
 
@@ -75,7 +76,9 @@ def test_a_shared_weight_gets_the_sum_of_its_gradients(
 # How far a final cubic may be from the least-squares one, per coefficient: float32 gradient descent stops at the
 # loss's rounding, which leaves them about 1e-5 off; RMSprop hovers; stage 8's x^4 and x^5 take over part of its work.
 COEFFICIENT_TOLERANCE = {stage: 1e-4 for stage in STAGES} | {
-    "fit_numpy.py": 1e-7, "fit_optim.py": 2e-3, "fit_ctlflow_wshare.py": 2e-2
+    "fit_numpy.py": 1e-7,
+    "fit_optim.py": 2e-3,
+    "fit_ctlflow_wshare.py": 2e-2,
 }
 
 
@@ -308,3 +311,41 @@ def test_numpy_refuses_a_tensor_that_requires_grad_and_cpu_returns_one_on_the_cp
     assert not detached.requires_grad and np.array_equal(np.asarray(detached), np.asarray(y_pred.tolist()))
     assert detached.cpu() is detached
 
+
+def test_tying_x4_to_x5s_weight_costs_the_quintic_most_of_its_gain_as_stage_8_says() -> None:
+    x = np.linspace(-math.pi, math.pi, POINTS)
+    powers = np.vander(x, 6, increasing=True)
+
+    def least_squares_loss(columns: np.ndarray) -> float:
+        coefficients = np.linalg.lstsq(columns, np.sin(x), rcond=None)[0]
+        return float(np.square(columns @ coefficients - np.sin(x)).sum())
+
+    tied = least_squares_loss(np.column_stack([powers[:, :4], powers[:, 4] + powers[:, 5]]))
+    free = least_squares_loss(powers)
+    assert free < tied < least_squares_loss(powers[:, :4])
+    docstring = " ".join(ast.get_docstring(ast.parse((ROOT / "fit_ctlflow_wshare.py").read_text())).split())
+    assert f"e (x^4 + x^5) leaves {tied:.3g}, a quintic with a weight per term {free:.2g}" in docstring
+
+
+def test_a_float32_loss_prints_up_to_17_digits_though_only_about_7_are_its_precision() -> None:
+    loss = torch.tensor(8.817167282104492, dtype=torch.float32)
+    value = loss.item()
+    # .item() gives a float64 holding the float32 exactly; Python prints the digits that float64 needs.
+    assert type(value) is float and np.float32(value) == loss.numpy() and float(np.float32(value)) == value
+    assert len(repr(value).replace(".", "")) == 16 and len(str(np.float32(value)).replace(".", "")) == 7
+    # The next float32 up differs from it in the 7th digit: the digits after that are rounding, not the fit.
+    after = np.nextafter(np.float32(value), np.float32(math.inf))
+    assert f"{after:.6g}" == f"{value:.6g}" and f"{after:.7g}" != f"{value:.7g}"
+
+
+def test_momentum_09_carries_on_the_last_step_so_a_steady_gradient_gets_steps_up_to_ten_times_as_long() -> None:
+    w = torch.zeros((), requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=1.0, momentum=0.9)
+    lengths = []
+    for _ in range(100):
+        before = w.item()
+        optimizer.zero_grad()
+        w.backward()  # the gradient of w itself: 1, every step
+        optimizer.step()
+        lengths.append(before - w.item())
+    assert lengths[:3] == pytest.approx([1, 1.9, 2.71]) and 9.99 < lengths[-1] <= 10

@@ -1,15 +1,20 @@
 """Does an accelerator pay off, and from how many points? Time each stage's step at growing sizes.
 
     python tools/benchmark.py --sizes 2000,200000 --stages 2,5 --device cpu --steps 100
+    python tools/benchmark.py --step-modes --sizes 2000,200000   # stage 2's step: eager, compiled, a CUDA graph
 
 Each run is a stage's own script in its own process, with --points N --steps S and the stage's own
 learning rate times its points / N (a summed loss's gradient grows with the points). The clock is read
 as each log line arrives, which the stage prints once loss.item() has waited for the device. Of the ten
 intervals of S/10 steps the first (warm-up) is dropped. A run is valid if it ends at a finite loss and,
 on an accelerator, at the CPU's. The results file is saved after each run, before anything is printed.
+
+With --step-modes, stage 2's step runs in this process instead, timed the same way three times: as the
+stage runs it (eager, an operation at a time), fused by torch.compile, and replayed as one CUDA graph.
 """
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -21,12 +26,13 @@ import sys
 import tempfile
 import time
 from argparse import SUPPRESS, ArgumentParser, ArgumentTypeError, RawDescriptionHelpFormatter
-from collections.abc import Sequence
-from itertools import pairwise, product
+from collections.abc import Callable, Sequence
+from itertools import groupby, pairwise, product
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 
 import plotting
 from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, parse_log, resolve_stages, settings, stage_command
@@ -47,6 +53,7 @@ COLUMNS = ("stage", "points", "device", "time per step (median)", "min - max", "
 TOLERANCE = {"fit_nn.py": 1e-2, "fit_optim.py": 0.25, "fit_ctlflow_wshare.py": 1e-2}
 MATMUL_STAGES = ("fit_nn.py", "fit_optim.py")
 MATMUL_LIMIT = 2**24
+STEP_MODES = ("eager", "torch.compile", "CUDA graph")
 
 
 class Measurement(NamedTuple):
@@ -97,17 +104,103 @@ def measure(stage: str, points: int, steps: int, device: str) -> Measurement:
         return Measurement(stage, points, steps, device, error=str(problem))
 
 
+def stage2_step(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    c: torch.Tensor,
+    d: torch.Tensor,
+    learning_rate: float,
+) -> torch.Tensor:
+    """One step of fit_tensor.py's loop, its lines as they stand there, as one function that torch.compile can
+    fuse and a CUDA graph can capture. It updates a, b, c and d in place and returns the loss before the update."""
+    y_pred = a + b * x + c * x**2 + d * x**3
+    loss = torch.square(y_pred - y).sum()
+    grad_y_pred = 2.0 * (y_pred - y)
+    grad_a = grad_y_pred.sum()
+    grad_b = (grad_y_pred * x).sum()
+    grad_c = (grad_y_pred * x**2).sum()
+    grad_d = (grad_y_pred * x**3).sum()
+    a -= learning_rate * grad_a
+    b -= learning_rate * grad_b
+    c -= learning_rate * grad_c
+    d -= learning_rate * grad_d
+    return loss
+
+
+def step_runner(mode: str, points: int, device: str) -> Callable[[], torch.Tensor]:
+    """Stage 2's data and start values on the device, and a call that takes one step of `mode` and returns its loss."""
+    x = torch.linspace(-math.pi, math.pi, points, device=device)
+    torch.manual_seed(0)
+    a, b, c, d = (torch.randn(()).to(device) for _ in range(4))
+    own = settings("fit_tensor.py")
+    step = functools.partial(stage2_step, x, torch.sin(x), a, b, c, d, own["learning_rate"] * own["points"] / points)
+    if mode == "torch.compile":
+        return functools.partial(torch.compile(stage2_step), *step.args)
+    if mode == "CUDA graph":
+        if torch.device(device).type != "cuda":
+            raise RuntimeError(f"a CUDA graph needs a CUDA device, and {device} is not one")
+        # As torch's CUDA graph notes ask: warm up on a side stream, capture, then replay; every replay runs the
+        # captured kernels again on the same tensors, so the parameters go on changing as in the eager loop.
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                step()
+        torch.cuda.current_stream(device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            loss = step()
+        return lambda: graph.replay() or loss
+    return step
+
+
+def time_step_mode(mode: str, points: int, steps: int, device: str) -> dict[str, Any]:
+    """Time stage 2's step in `mode` as a stage run is timed: ten intervals of steps / 10, each ended by loss.item()
+    (which waits for the device), the first dropped. A mode the device or this machine lacks gives its error."""
+    row: dict[str, Any] = {"points": points, "steps": steps, "device": device, "mode": mode, "error": ""}
+    try:
+        step, ends = step_runner(mode, points, device), []
+        for _ in range(11):
+            for _ in range(steps // 10):
+                loss = step()
+            loss.item()
+            ends.append(time.perf_counter())
+    # torch.compile can fail in many ways (no C compiler, an unsupported device): each is reported, not raised.
+    except Exception as error:  # noqa: BLE001
+        return row | {"error": f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"}
+    seconds = [(later - earlier) / (steps // 10) for earlier, later in pairwise(ends)]
+    return row | {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds)}
+
+
+def step_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Stage 2's step per mode, as Markdown: a row per size and device, each mode's median and speed-up over eager."""
+    lines = ["| points | device | " + " | ".join(STEP_MODES) + " |", "|--:|---|" + "--:|" * len(STEP_MODES)]
+    for (points, device), runs in groupby(rows, lambda row: (row["points"], row["device"])):
+        times = {row["mode"]: row.get("median_s") for row in runs}
+        cells = [
+            f"{format_seconds(times[mode])} ({times['eager'] / times[mode]:.2f}x)" if times.get(mode) else "n/a"
+            for mode in STEP_MODES
+        ]
+        lines.append(f"| {points:,} | {device} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
 def device_name(device: str) -> str:
     """A GPU's model, or the CPU's, where platform.processor() says only x86_64 or arm; else the device."""
     if device.startswith("cuda"):
-        import torch
-
         return torch.cuda.get_device_name(device)
     if device != "cpu":
         return device
-    name = platform.processor() if sys.platform == "win32" else ""
+    name = ""
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        if sys.platform == "darwin":
+        if sys.platform == "win32":
+            import winreg
+
+            key = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"HARDWARE\DESCRIPTION\System\CentralProcessor\0")
+            name = winreg.QueryValueEx(key, "ProcessorNameString")[0].strip()
+        elif sys.platform == "darwin":
             name = subprocess.check_output(["sysctl", "-n", "machdep.cpu.brand_string"], text=True).strip()
         elif sys.platform.startswith("linux"):
             models = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
@@ -156,6 +249,18 @@ def markdown_table(results: dict[str, Any], columns: Sequence[str] = COLUMNS) ->
             faster = "n/a" if row["speedup_over_cpu"] is None else f"{row['speedup_over_cpu']:.2f}x"
             cells[3:] = [format_seconds(row["median_s"]), spread, per_second, faster]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def speedup_table(results: dict[str, Any], device: str, points_header: str = "points") -> str:
+    """How many times faster each torch stage's step ran on `device` than on the CPU, as Markdown: a row per size, a
+    column per stage, headed by its number."""
+    rows = [row for row in results["rows"] if row["valid"] and row["device"] == device]
+    numbers = {stage: str(STAGES.index(stage) + 1) for stage in STAGES if any(row["stage"] == stage for row in rows)}
+    lines = [f"| {points_header} | {' | '.join(numbers.values())} |", "|--:|" + "--:|" * len(numbers)]
+    for points in sorted({row["points"] for row in rows}):
+        cells = {row["stage"]: f"{row['speedup_over_cpu']:.3g}x" for row in rows if row["points"] == points}
+        lines.append(f"| {points:,} | {' | '.join(cells.get(stage, '') for stage in numbers)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -223,40 +328,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", type=lambda name: str(plotting.device_flag(name)), help="cpu, or one accelerator")
     parser.add_argument("--output", type=_output, default=str(DEFAULT_OUTPUT), help="the results file (.json)")
     parser.add_argument("--no-figure", dest="figure", action="store_false", help="skip figures/<output name>.png")
+    parser.add_argument("--step-modes", action="store_true", help="time stage 2's step in this process, three ways")
     args = parser.parse_args(argv)
-    # The NumPy stage alone runs without torch, which then is not imported (unless --device asked it).
-    torch = None
-    if set(args.stages) & set(TORCH_STAGES):
-        import torch
     # Every accelerator torch sees, or the one named; the CPU always, as the reference.
-    count = torch.accelerator.device_count() if torch and args.device is None else 0
+    count = torch.accelerator.device_count() if args.device is None else 0
     accelerators = [f"{torch.accelerator.current_accelerator().type}:{index}" for index in range(count)]
-    accelerators += [] if not torch or args.device is None or args.device.startswith("cpu") else [args.device]
+    accelerators += [] if args.device is None or args.device.startswith("cpu") else [args.device]
     devices = ["cpu", *accelerators]
     # About 6e7 point-steps a run (10 to 2000 steps); the NumPy stage runs on the CPU only.
     sizes, plan = args.sizes or ([*SIZES, ACCELERATOR_SIZE] if accelerators else SIZES), []
-    for points, stage, device in product(sizes, args.stages, devices):
+    for points, stage, device in product(sizes, STEP_MODES if args.step_modes else args.stages, devices):
         steps = args.steps or max(10, min(2000, 10 * round(6e6 / points)))
-        if device == "cpu" or stage in TORCH_STAGES:
+        if device == "cpu" or stage in TORCH_STAGES or args.step_modes:
             plan.append((stage, points, steps, device))
     metadata = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": METHOD}
     metadata["devices"] = {device: device_name(device) for device in devices}
-    # The torch the stages ran with, and its threads: none for the NumPy stage alone.
-    metadata["torch"] = torch.__version__ if torch else None
-    metadata["torch_threads"] = torch.get_num_threads() if torch else None
-    metadata |= {"cpu_count": os.cpu_count(), "numpy": np.__version__}
-    measurements = []
+    metadata |= {"torch": torch.__version__, "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
+    metadata |= {"numpy": np.__version__, "python": platform.python_version()}
+    measurements, rows = [], []
     for number, (stage, points, steps, device) in enumerate(plan, 1):
-        run = measure(stage, points, steps, device)
-        measurements.append(run)
+        if args.step_modes:
+            rows.append(time_step_mode(stage, points, steps, device))
+            took = rows[-1]["error"] or f"{format_seconds(rows[-1]['median_s'])} per step"
+            stage = f"fit_tensor.py's step, {stage}"
+        else:
+            measurements.append(run := measure(stage, points, steps, device))
+            took = run.error or f"{format_seconds(statistics.median(run.seconds_per_step))} per step"
+            rows = result_rows(measurements)
         # Saved before anything is printed: however the benchmark ends, the runs it finished are kept.
-        results = {"metadata": metadata, "rows": result_rows(measurements)}
+        results = {"metadata": metadata, "step_rows" if args.step_modes else "rows": rows}
         args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        took = run.error or f"{format_seconds(statistics.median(run.seconds_per_step))} per step"
         print(f"[{number}/{len(plan)}] {stage}, {points:,} points, {steps} steps, {device}: {took}", file=sys.stderr)
-    print(markdown_table(results), end="")
-    if args.figure:
-        plotting.draw_or_say(draw_figure, results, args.output.stem)
+    if args.step_modes:
+        print(step_table(rows), end="")
+    else:
+        print(markdown_table(results), end="")
+        if args.figure:
+            plotting.draw_or_say(draw_figure, results, args.output.stem)
     return 0
 
 

@@ -36,6 +36,8 @@ BLOCK = re.compile(r"(<!-- BEGIN GENERATED: (\S+) -->\n)(.*?)(<!-- END GENERATED
 NUMBER = re.compile(r"(?<![\w.])([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)(?![\w.])")
 # What the reference shows diverging: ten times the points at the default rate, on the CPU.
 DIVERGING = ("fit_tensor.py", "--points", "20000")
+# The benchmark's results the reference quotes: this machine's CPU, and a GPU's (figures/<name>.png draws each).
+BENCHMARKS = ("benchmark_scaling.json", "benchmark_h200.json")
 
 # How far a decimal number a run printed may be from a fresh run's, relative or (near 0) absolute, for the losses and
 # for the Result line's coefficients; words and whole numbers must be equal. Against the runs that made the pages
@@ -72,9 +74,13 @@ WORDS = {
     "faster_everywhere": "{faster} is faster than {slower} at every size measured, from the smallest, {smallest:,} "
     "points.",
     "never_overtakes": "{faster} does not overtake {slower} up to the largest size measured, {largest:,} points.",
-    "gpu_to_come": "**GPU numbers are still to come**: no accelerator took part in this run. On one (CUDA, MPS, ...) "
-    "the same command adds its rows for each torch stage and size, 20,000,000 points on every device, its speed-up "
-    "over the CPU, its line in each panel of the figure, and where it overtakes the CPU.",
+    "gpu_elsewhere": "No accelerator took part in this run; the next section shows one that did.",
+    "speedups": "How many times faster a step of each torch stage (numbered as in the README) ran on `{device}` "
+    "than on the CPU, by points fitted:",
+    "gpu_default": "On an NVIDIA H200, at the stages' 2000 points, a step took {gpu_low:.2f} to {gpu_high:.2f} ms "
+    "against {cpu_low:.2f} to {cpu_high:.2f} ms on that machine's CPU: launching each small operation on the GPU "
+    "costs more than the arithmetic. The GPU pulled ahead of the CPU from {first:,} points for some stages and from "
+    "{every:,} for all seven, and at {largest:,} points it was {fast_low:.0f} to {fast_high:.0f} times faster.",
 }
 # What each stage's diff changes besides its lesson (its rate and steps have columns of their own), and why.
 ALSO_CHANGES = {
@@ -91,8 +97,8 @@ ALSO_CHANGES = {
     "times the gradient.",
     "fit_custom_nn.py": "Back from RMSprop to plain gradient descent, torch.optim.SGD at 1e-6, with stage 2's start "
     "values, so that its log matches stages 2 and 3.",
-    "fit_ctlflow_wshare.py": "SGD with momentum 0.9, the rate 1e-8 and 30,000 steps: x^4 and x^5 make the loss far "
-    "steeper, and momentum and three times the steps make up for part of the smaller rate.",
+    "fit_ctlflow_wshare.py": "SGD with momentum 0.9, the rate 1e-8 and 30,000 steps, the official lesson's own: x^4 "
+    "and x^5 make the loss far steeper, and momentum and three times the steps make up for part of the smaller rate.",
 }
 
 # A generated part, as pieces of text, each with the tolerance of its decimal numbers (None: exact).
@@ -216,7 +222,7 @@ def walkthrough(runs: Mapping[str, StageRun], translate: Callable[[str], str]) -
     return pieces
 
 
-def benchmark_section(results: dict[str, Any], translate: Callable[[str], str]) -> str:
+def benchmark_section(results: dict[str, Any], translate: Callable[[str], str], speedups: bool = False) -> str:
     """What was measured, the table, and where the crossovers fall: torch against NumPy on the CPU, and every
     accelerator against the CPU for each torch stage. One overtakes the other where it wins at that size and above."""
     metadata, words = results["metadata"], {name: translate(text) for name, text in WORDS.items()}
@@ -236,12 +242,38 @@ def benchmark_section(results: dict[str, Any], translate: Callable[[str], str]) 
             names = {"faster": faster, "slower": slower, "smallest": sizes[0], "largest": sizes[-1]}
             above = sizes[min(last + 1, len(sizes) - 1)]
             sentences.append(f"- {words[kind].format(**names, below=sizes[last], above=above)}")
-    sentences += [] if accelerators else [f"- {words['gpu_to_come']}"]
+    sentences += [] if accelerators else [f"- {words['gpu_elsewhere']}"]
     devices = ", ".join(f"`{device}` ({name})" for device, name in metadata["devices"].items())
     when = {"date": metadata["date"][:10], "threads": metadata["torch_threads"], "cores": metadata["cpu_count"]}
-    table = benchmark.markdown_table(results, [translate(column) for column in benchmark.COLUMNS]).rstrip("\n")
+    table = benchmark.markdown_table(results, [translate(column) for column in benchmark.COLUMNS])
+    if speedups:
+        caption = words["speedups"].format(device=accelerators[0])
+        table = f"{caption}\n\n{benchmark.speedup_table(results, accelerators[0], translate(benchmark.COLUMNS[1]))}"
     measured = words["measured"].format(**{**metadata, **when, "devices": devices})
-    return "\n".join([measured, "", table, "", words["crossovers"], "", *sentences])
+    return "\n".join([measured, "", table.rstrip("\n"), "", words["crossovers"], "", *sentences])
+
+
+def gpu_at_default(results: dict[str, Any], translate: Callable[[str], str]) -> str:
+    """What the README says a learner with a GPU will see, from a benchmark run on one: how long a torch stage's step
+    takes at the default size on each device, and from what size the GPU wins, for some stages and for all."""
+    rows = [row for row in results["rows"] if row["valid"] and row["stage"] != STAGES[0]]
+    default, gpu = stages.settings(STAGES[0])["points"], list(results["metadata"]["devices"])[1]
+    steps = {
+        device: [row["median_s"] * 1e3 for row in rows if (row["device"], row["points"]) == (device, default)]
+        for device in ("cpu", gpu)
+    }
+    speedups: dict[int, list[float]] = {}
+    for row in rows:
+        if row["device"] == gpu:
+            speedups.setdefault(row["points"], []).append(row["speedup_over_cpu"])
+    # The largest size at which every torch stage ran.
+    largest = max(size for size, measured in speedups.items() if len(measured) == len(STAGES) - 1)
+    words = {"gpu_low": min(steps[gpu]), "gpu_high": max(steps[gpu]), "largest": largest}
+    words |= {"cpu_low": min(steps["cpu"]), "cpu_high": max(steps["cpu"])}
+    words |= {"first": min(size for size, measured in speedups.items() if max(measured) > 1)}
+    words |= {"every": min(size for size, measured in speedups.items() if min(measured) > 1)}
+    words |= {"fast_low": min(speedups[largest]), "fast_high": max(speedups[largest])}
+    return translate(WORDS["gpu_default"]).format(**words)
 
 
 def blocks(runs: Mapping[str, StageRun], logs: Mapping[str, StageLog], translate: Callable[[str], str]) -> dict:
@@ -256,18 +288,20 @@ def blocks(runs: Mapping[str, StageRun], logs: Mapping[str, StageLog], translate
     diverging = runs["diverging"]
     terminal = [f"$ python {' '.join(DIVERGING)}", diverging.stderr.splitlines()[0], diverging.stdout.rstrip("\n")]
     tables = ["Loss at each logged step", "", compare.loss_table(logs, floor), "", "Fitted models", ""]
-    results = json.loads((ROOT / "figures" / "benchmark_scaling.json").read_text(encoding="utf-8"))
+    results, on_gpu = (json.loads((ROOT / "figures" / name).read_text(encoding="utf-8")) for name in BENCHMARKS)
     return {
         "README.md": {
             "quickstart": printed(runs["fit_numpy.py"].stdout, TOLERANCE["fit_numpy.py"]),
             "stages": stage_table(translate),
             "stopping-short": exact(translate(WORDS["stopping_short"]).format(**short)),
+            "gpu": exact(gpu_at_default(on_gpu, translate)),
         },
         "docs/walkthrough.md": {"walkthrough": walkthrough(runs, translate)},
         "docs/reference.md": {
             "diverging": printed("\n".join([*terminal, diverging.error]), TOLERANCE[DIVERGING[0]]),
             "comparison": exact("```", *tables, compare.model_table(logs, fit), "```"),
             "benchmark": exact(benchmark_section(results, translate)),
+            "gpu-benchmark": exact(benchmark_section(on_gpu, translate, speedups=True)),
         },
     }
 
@@ -335,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     logs = {stage: runs[stage].log for stage in STAGES}
     compare.draw_losses(logs, stages.least_squares()[1])
+    for name in BENCHMARKS:
+        benchmark.draw_figure(json.loads((ROOT / "figures" / name).read_text(encoding="utf-8")), name[:-5])
     for suffix, translate in LANGUAGES.items():
         for page, parts in blocks(runs, logs, translate).items():
             path = page_path(page, suffix)
