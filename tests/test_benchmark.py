@@ -108,7 +108,7 @@ def test_the_learning_rate_scales_with_the_points(monkeypatch: pytest.MonkeyPatc
     [
         *(["--bogus"], ["--size", "200"], ["--sizes", "many"], ["--sizes", "2000,3"], ["--steps", "15"]),
         *(["--stages", "9"], ["--stages", ","], ["--device", "bogus"], ["--output", "results.txt"]),
-        *(["--output", "no/such/folder/results.json"], ["--output", "folder.json"]),
+        *(["--output", "no/such/folder/results.json"], ["--output", "folder.json"], ["--step-modes", "--stages", "5"]),
     ],
     ids=" ".join,
 )

@@ -330,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-figure", dest="figure", action="store_false", help="skip figures/<output name>.png")
     parser.add_argument("--step-modes", action="store_true", help="time stage 2's step in this process, three ways")
     args = parser.parse_args(argv)
+    if args.step_modes and args.stages != STAGES:
+        parser.error("--step-modes times stage 2's step only: leave out --stages")
     # Every accelerator torch sees, or the one named; the CPU always, as the reference.
     count = torch.accelerator.device_count() if args.device is None else 0
     accelerators = [f"{torch.accelerator.current_accelerator().type}:{index}" for index in range(count)]
