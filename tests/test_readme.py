@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from tools import break_it, make_readme
+from tools import break_it, graph, make_readme
 from tools.make_readme import ALSO_CHANGES, BLOCK, LANGUAGES, PAGES, english_texts, page_path, read_pages
 from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, settings
 
@@ -18,10 +18,15 @@ each_language = pytest.mark.parametrize("suffix", LANGUAGES)
 
 
 @pytest.fixture(scope="module")
-def runs(run: Callable[..., StageRun], broken: Callable[..., StageRun]) -> dict[str, StageRun]:
+def runs(run: Callable[..., StageRun], broken: Callable[..., StageRun], once: Callable) -> dict[str, StageRun]:
     """Fresh runs of all the pages quote, on the CPU as the pages show them, shared with the other tests."""
     fresh = {stage: run(stage, *(CPU if stage in TORCH_STAGES else ())) for stage in STAGES}
     fresh["diverging"] = run(*make_readme.DIVERGING, *CPU)
+    for stage in graph.GRAPH_NOTES:
+        # What `python tools/graph.py STAGE` prints, made here rather than in a process of its own.
+        fresh[f"graph:{stage}"] = once(
+            f"graph:{stage}", lambda stage=stage: StageRun([], 0, graph.graph_text(stage), "")
+        )
     return fresh | {breakage.key: broken(breakage) for breakage in break_it.BREAKAGES}
 
 

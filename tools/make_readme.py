@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tools import benchmark, break_it, compare, stages
+from tools import benchmark, break_it, compare, exercises, graph, stages
 from tools.stages import ROOT, STAGES, StageLog, StageRun, stage_number
 
 PAGES = ("README.md", "docs/walkthrough.md", "docs/reference.md")
@@ -57,6 +57,12 @@ WORDS = {
     "here it is without the docstrings, quoted above.",
     "prints": "`python {stage}` prints:",
     "figure_alt": "The fit of {stage}: the data, the stage's cubic and the least-squares cubic, with residuals",
+    "graph_heading": "The graph autograd records",
+    "graph_prints": "`python tools/graph.py {number}` prints the graph autograd recorded for one step's loss, and "
+    "draws it in `figures/graph_{name}.png`:",
+    "graph_alt": "The graph autograd recorded for {stage}: the loss at the top, the parameters in the bottom row",
+    "exercises_heading": "Exercises",
+    "exercise": "- **{name}**: {task} Start with `{start}`; check with `{check}`.",
     "break_heading": "Break it: {name}",
     "break_intro": "`{command}` runs a copy of {stage} with this change, with `{flags}`:",
     "break_prints": "It prints:",
@@ -132,7 +138,10 @@ def english_texts() -> list[str]:
     """Every English text the Japanese pages translate, each once."""
     docstrings = [text for stage in STAGES for text in docstring(stage)]
     whys = [breakage.why for breakage in break_it.BREAKAGES]
-    return list(dict.fromkeys([*WORDS.values(), *ALSO_CHANGES.values(), *benchmark.COLUMNS, *docstrings, *whys]))
+    notes = [*graph.GRAPH_NOTES.values(), *(exercise.task for exercise in exercises.EXERCISES)]
+    return list(
+        dict.fromkeys([*WORDS.values(), *ALSO_CHANGES.values(), *benchmark.COLUMNS, *docstrings, *whys, *notes])
+    )
 
 
 def text_key(english: str) -> str:
@@ -198,7 +207,8 @@ def breakage_section(breakage: break_it.Breakage, run: StageRun, translate: Call
 
 
 def walkthrough(runs: Mapping[str, StageRun], translate: Callable[[str], str]) -> list[Piece]:
-    """Every stage: its docstring, its code or its diff, what it prints, its figure, and what its breakages do."""
+    """Every stage: its docstring, its code or its diff, what it prints, its figure, the graph autograd records (for
+    GRAPH_NOTES' stages), what its breakages do, and its exercises."""
     pieces: list[Piece] = []
     for previous, stage in zip((None, *STAGES), STAGES, strict=False):
         title, body = docstring(stage)
@@ -217,8 +227,20 @@ def walkthrough(runs: Mapping[str, StageRun], translate: Callable[[str], str]) -
         pieces += exact(translate(WORDS["prints"]).format(stage=stage), "")
         pieces += printed(runs[stage].stdout, TOLERANCE[stage])
         pieces += exact("", f"![{translate(WORDS['figure_alt']).format(stage=stage)}](../figures/{stage[:-3]}.png)")
+        if stage in graph.GRAPH_NOTES:
+            words = {"number": stage_number(stage), "name": stage[:-3], "stage": stage}
+            pieces += exact("", f"### {translate(WORDS['graph_heading'])}", "", translate(graph.GRAPH_NOTES[stage]), "")
+            pieces += exact(translate(WORDS["graph_prints"]).format(**words), "", "```")
+            pieces += exact(runs[f"graph:{stage}"].stdout.rstrip("\n"), "```", "")
+            pieces += exact(f"![{translate(WORDS['graph_alt']).format(**words)}](../figures/graph_{stage[:-3]}.png)")
         for breakage in (breakage for breakage in break_it.BREAKAGES if breakage.stage == stage):
             pieces += breakage_section(breakage, runs[breakage.key], translate)
+        pieces += exact("", f"### {translate(WORDS['exercises_heading'])}", "")
+        for exercise in (exercise for exercise in exercises.EXERCISES if exercise.stage == stage):
+            commands = {"start": exercise.command("start"), "check": exercise.command("check")}
+            pieces += exact(
+                translate(WORDS["exercise"]).format(name=exercise.name, task=translate(exercise.task), **commands)
+            )
     return pieces
 
 
@@ -347,10 +369,14 @@ def fill(page: str, generated: Mapping[str, list[Piece]], name: str) -> str:
 
 
 def fresh_runs(figures: bool) -> dict[str, StageRun]:
-    """Every stage (drawing its figure if asked), the diverging run and every breakage, on the CPU: by stage and key."""
-    jobs = {stage: partial(stages.run_stage, stage, *([] if figures else ["--no-figure"])) for stage in STAGES}
+    """Every stage (drawing its figure if asked), the diverging run, every breakage and the graphs
+    of stages 3 to 8 (drawing theirs), on the CPU: by stage, by key, and by "graph:" and stage."""
+    no_figure = [] if figures else ["--no-figure"]
+    jobs = {stage: partial(stages.run_stage, stage, *no_figure) for stage in STAGES}
     jobs |= {"diverging": partial(stages.run_stage, *DIVERGING, "--no-figure")}
     jobs |= {breakage.key: partial(break_it.run, breakage) for breakage in break_it.BREAKAGES}
+    # Every stage that autograd records a graph for draws one; the walkthrough shows GRAPH_NOTES' stages.
+    jobs |= {f"graph:{stage}": partial(stages.run_stage, "tools/graph.py", stage, *no_figure) for stage in STAGES[2:]}
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         return dict(zip(jobs, pool.map(lambda job: job(device="cpu"), jobs.values()), strict=True))
 
@@ -361,7 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     check = parser.parse_args(argv).check
     problems = translation_problems(english_texts(), translations())
     runs = {} if problems else fresh_runs(figures=not check)
-    problems += [f"{stage} failed: {runs[stage].error}" for stage in STAGES if runs and not runs[stage].ok]
+    # A breakage or the diverging run fails on purpose; a stage or a graph may not.
+    must_end_well = [*STAGES, *(f"graph:{stage}" for stage in STAGES[2:])]
+    problems += [f"{key} failed: {runs[key].error}" for key in must_end_well if runs and not runs[key].ok]
     if check and not problems:
         problems = [part for suffix in LANGUAGES for part in stale_parts(read_pages(suffix), runs, suffix)]
     if problems or check:
