@@ -27,7 +27,7 @@ import tempfile
 import time
 from argparse import SUPPRESS, ArgumentParser, ArgumentTypeError, RawDescriptionHelpFormatter
 from collections.abc import Callable, Sequence
-from itertools import groupby, pairwise, product
+from itertools import pairwise, product
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -137,39 +137,50 @@ def step_runner(mode: str, points: int, device: str) -> Callable[[], torch.Tenso
     own = settings("fit_tensor.py")
     step = functools.partial(stage2_step, x, torch.sin(x), a, b, c, d, own["learning_rate"] * own["points"] / points)
     if mode == "torch.compile":
+        # Compiled afresh for each size, so that no size runs code compiled for another's.
+        torch._dynamo.reset()
         return functools.partial(torch.compile(stage2_step), *step.args)
     if mode == "CUDA graph":
         if torch.device(device).type != "cuda":
             raise RuntimeError(f"a CUDA graph needs a CUDA device, and {device} is not one")
         # As torch's CUDA graph notes ask: warm up on a side stream, capture, then replay; every replay runs the
         # captured kernels again on the same tensors, so the parameters go on changing as in the eager loop.
-        side = torch.cuda.Stream(device)
-        side.wait_stream(torch.cuda.current_stream(device))
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                step()
-        torch.cuda.current_stream(device).wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            loss = step()
-        return lambda: graph.replay() or loss
+        with torch.cuda.device(device):
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    step()
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                loss = step()
+
+        def replay() -> torch.Tensor:
+            graph.replay()
+            return loss
+
+        return replay
     return step
 
 
-def time_step_mode(mode: str, points: int, steps: int, device: str) -> dict[str, Any]:
+def time_step_mode(mode: str, points: int, steps: int, device: str, eager: float | None = None) -> dict[str, Any]:
     """Time stage 2's step in `mode` as a stage run is timed: ten intervals of steps / 10, each ended by loss.item()
-    (which waits for the device), the first dropped. A mode the device or this machine lacks gives its error."""
+    (which waits for the device), the first dropped. The run is valid if its last loss is finite and, beside `eager`'s
+    last loss, within float32 rounding of it. A mode the device or this machine lacks gives its error."""
     row: dict[str, Any] = {"points": points, "steps": steps, "device": device, "mode": mode, "error": ""}
     try:
         step, ends = step_runner(mode, points, device), []
         for _ in range(11):
             for _ in range(steps // 10):
                 loss = step()
-            loss.item()
+            row["final_loss"] = loss.item()
             ends.append(time.perf_counter())
     # torch.compile can fail in many ways (no C compiler, an unsupported device): each is reported, not raised.
     except Exception as error:  # noqa: BLE001
-        return row | {"error": f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"}
+        return row | {"error": f"{type(error).__name__}: {str(error).strip().partition(chr(10))[0]}"}
+    if not math.isfinite(row["final_loss"]) or eager is not None and abs(row["final_loss"] / eager - 1) > 1e-3:
+        return row | {"error": f"wrong result: its last loss is {row['final_loss']:.7g}, eager's {eager:.7g}"}
     seconds = [(later - earlier) / (steps // 10) for earlier, later in pairwise(ends)]
     return row | {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds)}
 
@@ -177,12 +188,14 @@ def time_step_mode(mode: str, points: int, steps: int, device: str) -> dict[str,
 def step_table(rows: Sequence[dict[str, Any]]) -> str:
     """Stage 2's step per mode, as Markdown: a row per size and device, each mode's median and speed-up over eager."""
     lines = ["| points | device | " + " | ".join(STEP_MODES) + " |", "|--:|---|" + "--:|" * len(STEP_MODES)]
-    for (points, device), runs in groupby(rows, lambda row: (row["points"], row["device"])):
-        times = {row["mode"]: row.get("median_s") for row in runs}
-        cells = [
-            f"{format_seconds(times[mode])} ({times['eager'] / times[mode]:.2f}x)" if times.get(mode) else "n/a"
-            for mode in STEP_MODES
-        ]
+    times: dict[tuple[int, str], dict[str, float | None]] = {}
+    for row in rows:
+        times.setdefault((row["points"], row["device"]), {})[row["mode"]] = row.get("median_s")
+    for (points, device), median in times.items():
+        cells = [format_seconds(median[mode]) if median.get(mode) else "n/a" for mode in STEP_MODES]
+        if median.get("eager"):
+            cells = [f"{cell} ({median['eager'] / median[mode]:.2f}x)" if median.get(mode) else cell
+                     for cell, mode in zip(cells, STEP_MODES, strict=True)]  # fmt: skip
         lines.append(f"| {points:,} | {device} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
@@ -332,6 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.step_modes and args.stages != STAGES:
         parser.error("--step-modes times stage 2's step only: leave out --stages")
+    if args.step_modes and args.output == DEFAULT_OUTPUT:
+        args.output = DEFAULT_OUTPUT.with_suffix(".step-modes.json")
     # Every accelerator torch sees, or the one named; the CPU always, as the reference.
     count = torch.accelerator.device_count() if args.device is None else 0
     accelerators = [f"{torch.accelerator.current_accelerator().type}:{index}" for index in range(count)]
@@ -350,7 +365,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     measurements, rows = [], []
     for number, (stage, points, steps, device) in enumerate(plan, 1):
         if args.step_modes:
-            rows.append(time_step_mode(stage, points, steps, device))
+            # Each mode's last loss is held to eager's, run first at each size and device.
+            same = [row for row in rows if (row["points"], row["device"], row["mode"]) == (points, device, "eager")]
+            eager = [row["final_loss"] for row in same if not row["error"]]
+            rows.append(time_step_mode(stage, points, steps, device, *eager))
             took = rows[-1]["error"] or f"{format_seconds(rows[-1]['median_s'])} per step"
             stage = f"fit_tensor.py's step, {stage}"
         else:
