@@ -115,12 +115,21 @@ def test_start_copies_the_stage_and_check_runs_the_copy_as_a_process(
     assert {name: (ROOT / name).read_bytes() for name in files} == files
 
 
-def test_the_gradcheck_runs_as_a_process(tmp_path: Path) -> None:
+def test_the_gradcheck_runs_as_a_process_and_wants_a_function_of_the_learners_own(tmp_path: Path) -> None:
     exercise = next(exercise for exercise in EXERCISES if isinstance(exercise.rule, exercises.Gradcheck))
-    (tmp_path / exercise.file).write_bytes((SOLUTIONS / exercise.file).read_bytes())
     (tmp_path / "plotting.py").write_bytes((ROOT / "plotting.py").read_bytes())
+    (tmp_path / exercise.file).write_bytes((SOLUTIONS / exercise.file).read_bytes())
     passed, lines = exercises.check(exercise, tmp_path / exercise.file)
     assert passed, "\n".join(lines)
+    # The same polynomial, with autograd's backward instead of one written by hand, is no answer.
+    text = (
+        (tmp_path / exercise.file)
+        .read_text(encoding="utf-8")
+        .replace("P5 = LegendrePolynomial5.apply", "P5 = lambda z: (63 * z**5 - 70 * z**3 + 15 * z) / 8")
+    )
+    (tmp_path / exercise.file).write_text(text, encoding="utf-8")
+    passed, lines = exercises.check(exercise, tmp_path / exercise.file, here)
+    assert not passed and "its P5 is not a Function's apply" in lines[1], lines
 
 
 def test_a_loss_logged_below_the_floor_fails_even_from_the_floors_cubic() -> None:

@@ -62,6 +62,7 @@ def test_what_the_notes_say_of_stages_3_4_and_5() -> None:
     nodes = {type(node).__name__: items for node, items in record("fit_nn.py").passes[0][1].items()}
     assert set(nodes) == {"MseLossBackward0", "ViewBackward0", "AddmmBackward0", "TBackward0", "AccumulateGrad"}
     assert dict(nodes["AddmmBackward0"])["mat1"] is record("fit_nn.py").namespace["xx"]
+    assert dict(nodes["MseLossBackward0"])["reduction"] == torch.nn._reduction.get_enum("sum") == 2
 
 
 def test_stage_8s_graph_follows_the_degree_and_reaches_the_shared_weight_along_a_path_per_use() -> None:

@@ -5,6 +5,7 @@ import ast
 import re
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +17,9 @@ from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, run_stage, settin
 # rounding; RMSprop at a constant rate hovers just above the floor, and stage 8's extra
 # x^4 and x^5 terms may take it a little below.
 FLOOR_TOLERANCE = {stage: 1e-5 for stage in STAGES} | {
-    "fit_numpy.py": 1e-9, "fit_optim.py": 0.02, "fit_ctlflow_wshare.py": 0.05
+    "fit_numpy.py": 1e-9,
+    "fit_optim.py": 0.02,
+    "fit_ctlflow_wshare.py": 0.05,
 }
 # The published run's figures (a write-up that ran these lessons with fixed seeds, as the
 # README says): the loss at t = 0 and at the last logged step, where it reached the floor.
@@ -174,3 +177,9 @@ def test_a_bad_flag_from_the_shell_is_one_line_and_exit_status_2() -> None:
     assert done.returncode == 2 and done.stdout == ""
     [line] = done.stderr.splitlines()
     assert line.startswith("fit_autograd.py: error: argument --steps: must be a positive multiple of 10")
+
+
+def test_a_run_that_never_ends_is_stopped_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "stuck.py").write_text("print(0, 1.0, flush=True)\nwhile True:\n    pass\n", encoding="utf-8")
+    run = run_stage(tmp_path / "stuck.py", timeout=2)
+    assert not run.ok and run.stdout == "0 1.0\n" and run.error == "stopped after 2 s, still running"

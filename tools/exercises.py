@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 import plotting
-from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, resolve_stages, run_stage, settings, stage_number
+from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, one_stage, run_stage, settings, stage_number
 
 WORK = ROOT / "exercises"
 SOLUTIONS = ROOT / "tools" / "solutions"
@@ -42,8 +42,9 @@ Runner = Callable[..., StageRun]
 
 
 def run_file(path: Path, *args: str) -> StageRun:
-    """Run a file as `python PATH ARGS` from the repository's root, as a learner would."""
-    return run_stage(path, *args, cwd=ROOT)
+    """Run a file as `python PATH ARGS` from the repository's root, as a learner would. A check's run takes seconds:
+    one still running after two minutes is stuck (a loop that never ends, say), and is stopped."""
+    return run_stage(path, *args, cwd=ROOT, timeout=120)
 
 
 def _cmp(what: str, yours: Sequence[float], ours: Sequence[float], where: Sequence[str], tolerance: float
@@ -176,7 +177,7 @@ class Replay:
         yours = np.zeros(max(term.power for term in log.terms) + 1)
         for term in log.terms:
             yours[term.power] += term.coefficient
-        fit, result = False, f"your Result's top power is x^{len(yours) - 1}, not x^{len(coefficients) - 1}"
+        fit, result = False, f"your Result's top power is x^{len(yours) - 1}, not x^{len(coefficients) - 1}: print all"
         if len(yours) == len(coefficients):
             fit, result = _cmp(f"Result after step {steps[-1]}", yours, coefficients,
                                [f"x^{p}" for p in range(len(yours))], tolerance)
@@ -199,8 +200,9 @@ stage, name, *flags = sys.argv[1:]
 sys.argv = [stage, *flags]
 sys.path.insert(0, str(Path(stage).resolve().parent))
 op = runpy.run_path(stage, run_name="__main__").get(name)
-if op is None:
-    sys.exit(f"your file ran, but defines no {name}")
+owner = getattr(op, "__self__", None)
+if not (isinstance(owner, type) and issubclass(owner, torch.autograd.Function)):
+    sys.exit(f"your file ran, but its {name} is not a Function's apply: {name} = YourFunction.apply")
 z = torch.linspace(-1.2, 1.2, 7, dtype=torch.float64, requires_grad=True)
 passed = torch.autograd.gradcheck(op, (z,), raise_exception=False)
 # The Jacobian from backward, and from forward by central differences: gradcheck's comparison, with its largest gap.
@@ -208,7 +210,7 @@ analytic = torch.autograd.functional.jacobian(op, z)
 with torch.no_grad():
     numerical = torch.stack([(op(z + h) - op(z - h)) / 2e-6 for h in 1e-6 * torch.eye(7, dtype=z.dtype)], dim=1)
 gap = (analytic - numerical).abs().max().item()
-print(json.dumps({"z": z.tolist(), "forward": op(z).tolist(), "gradcheck": passed, "gap": gap}))
+print("\\n" + json.dumps({"z": z.tolist(), "forward": op(z).tolist(), "gradcheck": passed, "gap": gap}))
 """
 
 
@@ -224,7 +226,10 @@ class Gradcheck:
     def judge(self, stage: str, run: StageRun) -> tuple[bool, list[str]]:
         if not run.ok:
             return False, [f"your run stopped: {run.error}"]
-        found = json.loads(run.stdout.splitlines()[-1])
+        *log, last = run.stdout.splitlines()
+        if not any(line.startswith("Result: y = ") and f"{self.name}(" in line for line in log):
+            return False, [f"your log has no Result line naming {self.name}: the model is a + b {self.name}(c + d x)"]
+        found = json.loads(last)
         expected = np.polynomial.polynomial.polyval(np.array(found["z"]), self.coefficients)
         at = [f"z = {z:.1f}" for z in found["z"]]
         right, line = _cmp(f"forward, against {self.name} computed here", found["forward"], expected, at, 1e-9)
@@ -266,8 +271,9 @@ class Exercise:
 
 _QUARTIC = Replay(partial(_torch_draws, 5), ((0, 0), (1, 1), (2, 2), (3, 3), (4, 4)), ("--steps", "10"), 1e-7)
 _QUARTIC_TASK = (
-    "Add a term e x^4 to the model, with e drawn after d as the others are{how}. x^4 makes the loss far steeper, "
-    "so the rate 1e-6 diverges: set it to 1e-7. The check compares your first 10 steps with autograd's."
+    "Add a term e x^4 to the model, with e drawn after d as the others are, and end the Result line with e's "
+    "term{how}. x^4 makes the loss far steeper, so the rate 1e-6 diverges: at 1e-7 the fit comes down slowly (a loss "
+    "of about 440 after 10000 steps), and the check compares your first 10 steps with autograd's."
 )
 _CUBIC = ((0, 0), (1, 1), (2, 2), (3, 3))
 _QUINTIC = (*_CUBIC, (4, 4), (5, 5))
@@ -275,8 +281,7 @@ _FAST = ("--learning-rate", "5e-8")
 
 EXERCISES: tuple[Exercise, ...] = (
     Exercise(
-        "fit_numpy.py",
-        "exp",
+        "fit_numpy.py", "exp",
         "Fit y = exp(x) instead of sin(x), in 3000 steps instead of 10000, and find a learning rate at which the "
         "loss comes down to the least-squares floor of exp(x), which the check computes, within them. exp(x) "
         "reaches about 23 at x = pi: find out whether that makes the rate smaller.",
@@ -285,41 +290,36 @@ EXERCISES: tuple[Exercise, ...] = (
         Floor(1e-6, ("--steps", "3000"), "exp"),
     ),
     Exercise(
-        "fit_numpy.py",
-        "mean-loss",
+        "fit_numpy.py", "mean-loss",
         "Make the loss the mean of the squared errors instead of their sum, and change the hand-derived gradients to "
-        "match. Then choose the rate at which every step, and so the fit, is the stage's.",
+        "match. Then choose the rate at which every step moves the coefficients exactly as the stage's step does.",
         "The mean is the sum divided by the number of points, and so is each of its gradients: the rate makes up "
         "for that.",
         Replay(partial(_numpy_draws, 4), _CUBIC, ("--steps", "500"), 1e-6, mean=True),
     ),
     Exercise(
-        "fit_tensor.py",
-        "quartic",
-        _QUARTIC_TASK.format(how=", and derive its gradient grad_e by hand"),
+        "fit_tensor.py", "quartic",
+        _QUARTIC_TASK.format(how="; derive its gradient grad_e by hand"),
         "A gradient is grad_y_pred times its coefficient's factor in y_pred, summed over the points; e needs an "
         "update too.",
         _QUARTIC,
     ),
     Exercise(
-        "fit_tensor.py",
-        "float64",
+        "fit_tensor.py", "float64",
         "Make stage 2 compute in float64, NumPy's default, instead of float32, so that the loss comes down to the "
         "least-squares floor to about 12 digits, as stage 1's does.",
         "float32 keeps about 7 digits: every tensor must be float64, the points as well as a, b, c and d.",
         Floor(1e-9, ("--steps", "3000", "--learning-rate", "3e-6")),
     ),
     Exercise(
-        "fit_autograd.py",
-        "quartic",
-        _QUARTIC_TASK.format(how="; autograd finds its gradient, and what is left is e's reset and its update"),
+        "fit_autograd.py", "quartic",
+        _QUARTIC_TASK.format(how="; autograd finds its gradient, and what is left to write is e's reset and update"),
         "e needs requires_grad_() as a, b, c and d have, its .grad cleared before each backward(), and its update "
         "under torch.no_grad().",
         _QUARTIC,
     ),
     Exercise(
-        "fit_newautograd.py",
-        "legendre5",
+        "fit_newautograd.py", "legendre5",
         "Write LegendrePolynomial5, a Function for P5(z) = (63 z^5 - 70 z^3 + 15 z) / 8 whose backward uses its "
         "derivative, written out by hand, and fit y = a + b P5(c + d x) with P5 = LegendrePolynomial5.apply. The "
         "check runs your file for 10 steps, then tests P5 in float64 against the polynomial and its backward with "
@@ -328,26 +328,23 @@ EXERCISES: tuple[Exercise, ...] = (
         Gradcheck("P5", tuple(np.polynomial.legendre.leg2poly([0, 0, 0, 0, 0, 1]))),
     ),
     Exercise(
-        "fit_nn.py",
-        "degree-5",
+        "fit_nn.py", "degree-5",
         "Fit a polynomial of degree 5: make the features x, x^2, ..., x^5, the layer Linear(5, 1), and the Result "
         "line a + b x + ... + f x^5. x^5 makes the loss far steeper: above a rate of about 5.75e-8 the fit "
-        "diverges, so use 5e-8.",
+        "diverges, so use 5e-8, at which it comes down slowly (a loss of about 120 after 10000 steps).",
         "Linear(5, 1) takes five features a point, x to x^5; the seed just before it makes it draw the start values "
         "the check replays.",
         Replay(partial(_linear_draws, 5), _QUINTIC, ("--steps", "100", *_FAST), 5e-8),
     ),
     Exercise(
-        "fit_nn.py",
-        "mean-loss",
-        'Use MSELoss(reduction="mean") instead of the sum, and choose the rate at which every step, and so the fit, '
-        "is the stage's.",
+        "fit_nn.py", "mean-loss",
+        'Use MSELoss(reduction="mean") instead of the sum, and choose the rate at which every step moves the '
+        "coefficients exactly as the stage's step does.",
         "The mean divides the loss by the number of points, and with it every gradient autograd computes.",
         Replay(partial(_linear_draws, 3), _CUBIC, ("--steps", "1000"), 1e-6, mean=True),
     ),
     Exercise(
-        "fit_optim.py",
-        "momentum",
+        "fit_optim.py", "momentum",
         "Replace RMSprop with torch.optim.SGD with momentum=0.9, at a rate of your choosing, so that the loss comes "
         "down to the floor within 2000 steps, where RMSprop at a constant rate keeps hopping about 1 % above it.",
         "SGD steps by the rate times the gradient, as stages 1 to 5 do: at RMSprop's 1e-3 it diverges, and with "
@@ -355,8 +352,7 @@ EXERCISES: tuple[Exercise, ...] = (
         Floor(1e-5, ("--steps", "2000")),
     ),
     Exercise(
-        "fit_custom_nn.py",
-        "coefficient-vector",
+        "fit_custom_nn.py", "coefficient-vector",
         "Rewrite Polynomial so that Polynomial(degree) keeps its degree + 1 coefficients in one torch.nn.Parameter, "
         "drawn with torch.randn(degree + 1), and fit Polynomial(5), with a Result term c x^k for every power. Degree "
         "5 makes the loss far steeper: use the rate 5e-8 and SGD's momentum=0.9.",
@@ -364,16 +360,14 @@ EXERCISES: tuple[Exercise, ...] = (
         Replay(partial(_torch_draws, 6), _QUINTIC, ("--steps", "100", *_FAST), 5e-8, momentum=0.9),
     ),
     Exercise(
-        "fit_ctlflow_wshare.py",
-        "degree-5",
+        "fit_ctlflow_wshare.py", "degree-5",
         "Make every forward pass of degree 5, adding e x^4 + e x^5 each time instead of drawing the degree, so "
         "that every step descends the same loss.",
         "Every pass adds both e x^4 and e x^5; the note after each logged loss says which degree its pass had.",
         Replay(partial(_torch_draws, 5), (*_CUBIC, (4, 4), (4, 5)), ("--steps", "100"), 1e-8, momentum=0.9),
     ),
     Exercise(
-        "fit_ctlflow_wshare.py",
-        "separate-weights",
+        "fit_ctlflow_wshare.py", "separate-weights",
         "Give x^5 a weight of its own, a Parameter f drawn after e, so that a pass of degree 5 adds e x^4 + f x^5, "
         "and print f with x^5 in the Result line.",
         "Keep one random.randint(3, 5) a pass; f must be assigned to the Module after e, and used for x^5 alone.",
@@ -390,6 +384,8 @@ def check(exercise: Exercise, path: Path, runner: Runner = run_file) -> tuple[bo
     run = rule.run(path, runner, args) if isinstance(rule, Gradcheck) else runner(path, *args)
     passed, lines = rule.judge(exercise.stage, run)
     verdict = "PASS: it does what the exercise asks." if passed else f"FAIL: {exercise.hint}"
+    # The hint is about the exercise; a file that stopped may hold a slip of another kind, which its error names.
+    lines += ["your file stopped before its end: if the error above is a slip, mend that first"] * (not run.ok)
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     return passed, [f"$ python {shown} {' '.join(args)}", *lines, verdict]
 
@@ -408,12 +404,9 @@ def listing(stages: Sequence[str]) -> str:
 
 
 def find(stage: str, name: str) -> Exercise:
-    stages = resolve_stages([stage])
-    if len(stages) != 1:
-        raise ValueError("name one stage")
-    exercises = {exercise.name: exercise for exercise in EXERCISES if exercise.stage == stages[0]}
+    exercises = {exercise.name: exercise for exercise in EXERCISES if exercise.stage == one_stage(stage)}
     if name not in exercises:
-        raise ValueError(f"{stages[0]} has no exercise {name!r}; choose from {', '.join(exercises)}")
+        raise ValueError(f"{one_stage(stage)} has no exercise {name!r}; choose from {', '.join(exercises)}")
     return exercises[name]
 
 
@@ -442,13 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.force and action != "start":
             raise ValueError("--force goes with start")
+        if action is None and len(words) > 1:
+            raise ValueError("to start or check an exercise, say so first: start STAGE NAME, check STAGE NAME")
         if action is None:
-            if len(words) > 1:
-                raise ValueError("to start or check an exercise, say so first: start STAGE NAME, check STAGE NAME")
-            stages = resolve_stages(words) if words else STAGES
-            if len(stages) != 1 and words:
-                raise ValueError("name one stage")
-            print(listing(stages))
+            print(listing([one_stage(words[0])] if words else STAGES))
             return 0
         if len(words) != 2:
             raise ValueError(f"{action} takes a stage and an exercise's name: {action} 3 quartic")

@@ -21,7 +21,7 @@ from typing import Any
 from unittest import mock
 
 import plotting
-from tools.stages import parse_log, resolve_stages, stage_command, stage_number
+from tools.stages import one_stage, parse_log, stage_command, stage_number
 
 # What to notice in each stage's graph, for the walkthrough; tests/test_graph.py checks each claim.
 GRAPH_NOTES = {
@@ -31,9 +31,10 @@ GRAPH_NOTES = {
     "fit_newautograd.py": "The new operation is one node, LegendrePolynomial3Backward, holding the one tensor its "
     "forward kept with ctx.save_for_backward; nothing computed inside forward was recorded. b * P3(c + d x) kept "
     "both factors (self=b and other), since both need a gradient, and each one's gradient needs the other.",
-    "fit_nn.py": "The linear layer is one node, AddmmBackward0 (the bias plus the input times the weight, transposed "
-    "by TBackward0); Flatten is ViewBackward0, and the loss is MseLossBackward0. The leaves are the layer's two "
-    "Parameters, model.0.weight and model.0.bias; the features xx need no gradient, and Addmm only saved them (mat1).",
+    "fit_nn.py": "The linear layer records two nodes: AddmmBackward0, the bias plus the input times the weight, and "
+    "TBackward0, the weight transposed for it. Flatten is ViewBackward0, and the loss MseLossBackward0, whose "
+    "reduction=2 is torch's code for sum. The leaves are the layer's two Parameters, model.0.weight and model.0.bias; "
+    "the features xx need no gradient, and Addmm only saved them (mat1).",
     "fit_ctlflow_wshare.py": "Each pass records a graph of its own. In a degree-5 pass model.e is one leaf reached "
     "along two paths, through e x^4 and through e x^5, and backward() adds the two gradients into its .grad; in a "
     "degree-3 pass e is not in the graph at all, its .grad stays None, and SGD leaves it as it is for that step.",
@@ -158,7 +159,7 @@ def describe(recording: Recording, step: int) -> str:
 
 def graph_text(stage: str, device: str = "cpu", recording: Recording | None = None) -> str:
     """What `python tools/graph.py STAGE --no-figure` prints (of `recording`, if given): the same on every machine."""
-    recording = recording or record(resolve_stages([stage])[0], device)
+    recording = recording or record(one_stage(stage), device)
     head = (
         f"Stage {stage_number(recording.stage)}, {recording.stage}: the graph autograd recorded for a step's loss.\n"
         "backward() starts at the loss, at the top, and passes the gradient to the nodes indented under each node.\n"
@@ -212,7 +213,7 @@ def draw(recording: Recording) -> Any:
 
 def save_graph_figure(stage: str, device: str = "cpu", recording: Recording | None = None) -> Path:
     """Draw the stage's graph (of `recording`, if given) and save it as figures/graph_<stage>.png; return that path."""
-    recording = recording or record(resolve_stages([stage])[0], device)
+    recording = recording or record(one_stage(stage), device)
     name = f"graph_{recording.stage.removesuffix('.py')}"
     plotting.save_figure(draw(recording), name)
     return plotting.FIGURES_DIR / f"{name}.png"
@@ -227,15 +228,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-figure", dest="figure", action="store_false", help="print the text only")
     args = parser.parse_args(argv)
     try:
-        stages = resolve_stages([args.stage])
-        if len(stages) != 1:
-            raise ValueError("name one stage")
-        recording = record(stages[0], str(args.device))
+        stage = one_stage(args.stage)
+        recording = record(stage, str(args.device))
     except ValueError as error:
         parser.error(str(error))
-    print(graph_text(stages[0], recording=recording))
+    print(graph_text(stage, recording=recording))
     if args.figure:
-        plotting.draw_or_say(save_graph_figure, stages[0], str(args.device), recording)
+        plotting.draw_or_say(save_graph_figure, stage, str(args.device), recording)
     return 0
 
 

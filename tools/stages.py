@@ -58,6 +58,14 @@ def resolve_stages(names: Iterable[str]) -> list[str]:
     return resolved
 
 
+def one_stage(name: str) -> str:
+    """The one stage a user names, read as resolve_stages reads it; ValueError for none, or for several."""
+    stages = resolve_stages([name])
+    if len(stages) != 1:
+        raise ValueError("name one stage")
+    return stages[0]
+
+
 def settings(stage: str) -> dict[str, int | float]:
     """The settings a stage assigns at its top, read from its source without running it:
     {"points": 2000, "steps": 10000, "learning_rate": 1e-06}."""
@@ -186,10 +194,24 @@ def stage_command(stage: str | Path, *args: str, device: str | None = None) -> l
     return [sys.executable, str(path), *args]
 
 
-def run_stage(stage: str | Path, *args: str, device: str | None = None, cwd: Path | None = None) -> StageRun:
-    """Run a stage as its own process, as a learner would, and keep what it printed."""
+def run_stage(
+    stage: str | Path, *args: str, device: str | None = None, cwd: Path | None = None, timeout: float = 600
+) -> StageRun:
+    """Run a stage as its own process, as a learner would, and keep what it printed; one that runs longer than
+    `timeout` seconds is stopped, and says so as its error."""
     command = stage_command(stage, *args, device=device)
-    done = subprocess.run(
-        command, capture_output=True, text=True, encoding="utf-8", cwd=cwd, stdin=subprocess.DEVNULL, timeout=600
-    )
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as late:
+        # What it printed before it was stopped comes as bytes, whatever text=True says.
+        printed = (late.stdout or b"").decode("utf-8", "replace")
+        return StageRun(command, 1, printed, f"stopped after {timeout:g} s, still running")
     return StageRun(command, done.returncode, done.stdout, done.stderr)
