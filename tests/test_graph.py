@@ -88,7 +88,6 @@ def test_stage_8s_graph_follows_the_degree_and_reaches_the_shared_weight_along_a
 def test_the_figure_draws_stage_8s_two_passes_side_by_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plotting, "FIGURES_DIR", tmp_path)
     figure = graph.draw(recording := record("fit_ctlflow_wshare.py"))
-    # One panel per pass shown, titled by its step, its degree and its count of nodes (walked in the other tests).
     assert [axes.get_title() for axes in figure.axes] == [recording.title(step) for step in recording.shown()]
     assert [t.get_text() for t in figure.axes[1].texts if "shared" in t.get_text()] == ["model.e ()\n2 paths: shared"]
     assert graph.save_graph_figure("8", recording=recording).stat().st_size > 0
