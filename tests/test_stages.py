@@ -183,3 +183,13 @@ def test_a_run_that_never_ends_is_stopped_and_says_so(tmp_path: Path) -> None:
     (tmp_path / "stuck.py").write_text("print(0, 1.0, flush=True)\nwhile True:\n    pass\n", encoding="utf-8")
     run = run_stage(tmp_path / "stuck.py", timeout=2)
     assert not run.ok and run.stdout == "0 1.0\n" and run.error == "stopped after 2 s, still running"
+
+
+def test_a_stage_run_reads_what_its_child_prints_whatever_the_locale_would_encode_it_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On Windows Python writes to a pipe in the locale's encoding, cp1252 say, and a path can hold any letter.
+    monkeypatch.setenv("PYTHONIOENCODING", "cp1252")
+    (tmp_path / "josé.py").write_text("import sys\nprint('é', __file__[-7:])\nsys.exit('µ')\n", encoding="utf-8")
+    run = run_stage(tmp_path / "josé.py")
+    assert (run.stdout, run.error) == ("é josé.py\n", "µ")

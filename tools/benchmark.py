@@ -35,7 +35,17 @@ import numpy as np
 import torch
 
 import plotting
-from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, parse_log, resolve_stages, settings, stage_command
+from tools.stages import (
+    ROOT,
+    STAGES,
+    TORCH_STAGES,
+    StageRun,
+    parse_log,
+    resolve_stages,
+    settings,
+    stage_command,
+    utf8_env,
+)
 
 SIZES = (2_000, 20_000, 200_000, 2_000_000)
 # With an accelerator also 20M points; more, where its memory holds them, with --sizes.
@@ -85,7 +95,9 @@ def measure(stage: str, points: int, steps: int, device: str) -> Measurement:
     command = stage_command(stage, *flags, device=device)
     # What the stage says on stderr goes to a file, which cannot fill up as an unread pipe can.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as messages:
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=messages, encoding="utf-8") as process:
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=messages, encoding="utf-8", env=utf8_env()
+        ) as process:
             try:
                 for line in process.stdout:
                     line_times.append(time.perf_counter())
@@ -178,7 +190,10 @@ def time_step_mode(mode: str, points: int, steps: int, device: str, eager: float
             ends.append(time.perf_counter())
     # torch.compile can fail in many ways (no C compiler, an unsupported device): each is reported, not raised.
     except Exception as error:  # noqa: BLE001
-        return row | {"error": f"{type(error).__name__}: {str(error).strip().partition(chr(10))[0]}"}
+        # Its first line, and the next where the first only introduces it ("backend='inductor' raised:").
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [""]
+        said = " ".join(lines[:2] if lines[0].endswith(":") else lines[:1])
+        return row | {"error": f"{type(error).__name__}: {said}"}
     if not math.isfinite(row["final_loss"]) or eager is not None and abs(row["final_loss"] / eager - 1) > 1e-3:
         return row | {"error": f"wrong result: its last loss is {row['final_loss']:.7g}, eager's {eager:.7g}"}
     seconds = [(later - earlier) / (steps // 10) for earlier, later in pairwise(ends)]

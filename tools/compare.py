@@ -21,7 +21,7 @@ from subprocess import PIPE, Popen
 import numpy as np
 
 import plotting
-from tools.stages import STAGES, StageLog, StageRun, least_squares, resolve_stages, stage_command, text_table
+from tools.stages import STAGES, StageLog, StageRun, least_squares, resolve_stages, stage_command, text_table, utf8_env
 
 TERMS = ("1", "x", "x^2", "x^3", "x^4", "x^5")
 
@@ -100,7 +100,7 @@ def run_side_by_side(stages: Sequence[str], *flags: str, device: str | None = No
     processes: dict[str, Popen[str]] = {}
     try:
         for stage, command in commands.items():
-            processes[stage] = Popen(command, stdout=PIPE, stderr=PIPE, encoding="utf-8")
+            processes[stage] = Popen(command, stdout=PIPE, stderr=PIPE, encoding="utf-8", env=utf8_env())
         # A stage prints a few lines, which its pipe holds until they are read here.
         outputs = {stage: process.communicate() for stage, process in processes.items()}
     finally:

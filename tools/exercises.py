@@ -422,7 +422,8 @@ def start(exercise: Exercise, force: bool) -> str:
     shutil.copy(ROOT / exercise.stage, path)
     task = textwrap.fill(exercise.task, 100, break_on_hyphens=False)
     return (f"exercises/{exercise.file} is a copy of {exercise.stage}, yours to change.\n\n{task}\n\n"
-            f"run it:   python exercises/{exercise.file}\ncheck it: {exercise.command('check')}")
+            f"run it:   python exercises/{exercise.file}{' --device cpu' * (exercise.stage in TORCH_STAGES)}\n"
+            f"check it: {exercise.command('check')} (it runs your file on the CPU)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

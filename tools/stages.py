@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
+import os
 import re
 import subprocess
 import sys
@@ -194,6 +195,12 @@ def stage_command(stage: str | Path, *args: str, device: str | None = None) -> l
     return [sys.executable, str(path), *args]
 
 
+def utf8_env() -> dict[str, str]:
+    """This process's environment, with a child's output in UTF-8, as the tools read it: by default Python writes
+    to a pipe in the locale's encoding (cp1252 on many Windows machines), which a path like C:\\Users\\José breaks."""
+    return os.environ | {"PYTHONIOENCODING": "utf-8"}
+
+
 def run_stage(
     stage: str | Path, *args: str, device: str | None = None, cwd: Path | None = None, timeout: float = 600
 ) -> StageRun:
@@ -206,6 +213,7 @@ def run_stage(
             capture_output=True,
             text=True,
             encoding="utf-8",
+            env=utf8_env(),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             timeout=timeout,
