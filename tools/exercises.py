@@ -58,7 +58,8 @@ def _cmp(what: str, yours: Sequence[float], ours: Sequence[float], where: Sequen
 
 
 def _torch_draws(count: int) -> list[float]:
-    # torch.manual_seed(0) and then `count` scalar draws, as the stages make them, without touching torch's own seed.
+    # torch.manual_seed(0), then `count` scalar draws as the stages make them: one draw of `count` numbers gives the
+    # same below 16 (from 16 on, torch draws a vector another way). torch's own generator is left alone.
     import torch  # here, not at the top, so that listing and starting do not wait for torch to load
     return torch.randn(count, generator=torch.Generator().manual_seed(0)).tolist()
 
