@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from torch import Tensor
 
 import plotting
 from tools.stages import (
@@ -116,15 +117,7 @@ def measure(stage: str, points: int, steps: int, device: str) -> Measurement:
         return Measurement(stage, points, steps, device, error=str(problem))
 
 
-def stage2_step(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    a: torch.Tensor,
-    b: torch.Tensor,
-    c: torch.Tensor,
-    d: torch.Tensor,
-    learning_rate: float,
-) -> torch.Tensor:
+def stage2_step(x: Tensor, y: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Tensor, learning_rate: float) -> Tensor:
     """One step of fit_tensor.py's loop, its lines as they stand there, as one function that torch.compile can
     fuse and a CUDA graph can capture. It updates a, b, c and d in place and returns the loss before the update."""
     y_pred = a + b * x + c * x**2 + d * x**3
@@ -141,7 +134,7 @@ def stage2_step(
     return loss
 
 
-def step_runner(mode: str, points: int, device: str) -> Callable[[], torch.Tensor]:
+def step_runner(mode: str, points: int, device: str) -> Callable[[], Tensor]:
     """Stage 2's data and start values on the device, and a call that takes one step of `mode` and returns its loss."""
     x = torch.linspace(-math.pi, math.pi, points, device=device)
     torch.manual_seed(0)
@@ -168,7 +161,7 @@ def step_runner(mode: str, points: int, device: str) -> Callable[[], torch.Tenso
             with torch.cuda.graph(graph):
                 loss = step()
 
-        def replay() -> torch.Tensor:
+        def replay() -> Tensor:
             graph.replay()
             return loss
 
