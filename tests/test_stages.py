@@ -100,6 +100,7 @@ def test_two_runs_print_the_same_log(stage: str, run_in_process, capsys: pytest.
 
 
 @pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_stage_stops_when_the_loss_diverges(stage: str, run_in_process) -> None:
     with pytest.raises(SystemExit) as exit:
         run_in_process(stage, "--learning-rate", "1e30", "--steps", "100")

@@ -175,10 +175,9 @@ class Replay:
         mean = " (a mean: the sum's / the points)" * self.mean
         same, line = _cmp(f"losses{mean}", [log.losses[t] for t in steps], list(losses.values()),
                           [f"step {t}" for t in steps], tolerance)
-        yours = np.zeros(max(term.power for term in log.terms) + 1)
-        for term in log.terms:
-            yours[term.power] += term.coefficient
-        fit, result = False, f"your Result's top power is x^{len(yours) - 1}, not x^{len(coefficients) - 1}: print all"
+        yours = np.bincount([term.power for term in log.terms], [term.coefficient for term in log.terms])
+        fit, result = False, f"your Result line ends at x^{len(yours) - 1}, not x^{len(coefficients) - 1}:"
+        result += " print every term of your model"
         if len(yours) == len(coefficients):
             fit, result = _cmp(f"Result after step {steps[-1]}", yours, coefficients,
                                [f"x^{p}" for p in range(len(yours))], tolerance)
@@ -273,8 +272,8 @@ class Exercise:
 _QUARTIC = Replay(partial(_torch_draws, 5), ((0, 0), (1, 1), (2, 2), (3, 3), (4, 4)), ("--steps", "10"), 1e-7)
 _QUARTIC_TASK = (
     "Add a term e x^4 to the model, with e drawn after d as the others are, and end the Result line with e's "
-    "term{how}. x^4 makes the loss far steeper, so the rate 1e-6 diverges: at 1e-7 the fit comes down slowly (a loss "
-    "of about 440 after 10000 steps), and the check compares your first 10 steps with autograd's."
+    "term{how}. x^4 makes the loss far steeper, so the rate 1e-6 diverges: set it to 1e-7, at which the fit comes "
+    "down slowly (a loss of about 440 after 10000 steps); the check compares your first 10 steps with autograd's."
 )
 _CUBIC = ((0, 0), (1, 1), (2, 2), (3, 3))
 _QUINTIC = (*_CUBIC, (4, 4), (5, 5))
@@ -301,8 +300,8 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "fit_tensor.py", "quartic",
         _QUARTIC_TASK.format(how="; derive its gradient grad_e by hand"),
-        "A gradient is grad_y_pred times its coefficient's factor in y_pred, summed over the points; e needs an "
-        "update too.",
+        "The rate is 1e-7; a gradient is grad_y_pred times its coefficient's factor in y_pred, summed over the points; "
+        "e needs an update too.",
         _QUARTIC,
     ),
     Exercise(
@@ -315,8 +314,8 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "fit_autograd.py", "quartic",
         _QUARTIC_TASK.format(how="; autograd finds its gradient, and what is left to write is e's reset and update"),
-        "e needs requires_grad_() as a, b, c and d have, its .grad cleared before each backward(), and its update "
-        "under torch.no_grad().",
+        "The rate is 1e-7; e needs requires_grad_() as a, b, c and d have, its .grad cleared before each backward(), "
+        "and its update under torch.no_grad().",
         _QUARTIC,
     ),
     Exercise(
