@@ -6,7 +6,7 @@ e x^4 + e x^5. Autograd records whatever ran, and a weight used in two places re
 sum of both gradients. The log names each logged loss's degree. x^4 alone cannot beat the
 cubic (sin is odd, x^4 even, the points symmetric); x^5 can, but x^4 shares its weight: a
 fit of degree-5 passes alone would reach 2.55 (with a weight per term, 0.037); as passes of
-every degree share e, it stays tiny, and a degree-5 pass heads for 8.56. The rate, 1e-8,
+every degree share a to d, e stays tiny, and a degree-5 pass heads for 8.56. The rate, 1e-8,
 momentum and 30,000 steps are the official lesson's: x^4 and x^5 make the loss far steeper.
 """
 

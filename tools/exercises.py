@@ -176,8 +176,8 @@ class Replay:
         same, line = _cmp(f"losses{mean}", [log.losses[t] for t in steps], list(losses.values()),
                           [f"step {t}" for t in steps], tolerance)
         yours = np.bincount([term.power for term in log.terms], [term.coefficient for term in log.terms])
-        fit, result = False, f"your Result line ends at x^{len(yours) - 1}, not x^{len(coefficients) - 1}:"
-        result += " print every term of your model"
+        fit, result = False, f"your Result line's highest power is x^{len(yours) - 1}, not x^{len(coefficients) - 1}:"
+        result += " print one term for each coefficient of the model the exercise asks for"
         if len(yours) == len(coefficients):
             fit, result = _cmp(f"Result after step {steps[-1]}", yours, coefficients,
                                [f"x^{p}" for p in range(len(yours))], tolerance)
@@ -292,7 +292,8 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "fit_numpy.py", "mean-loss",
         "Make the loss the mean of the squared errors instead of their sum, and change the hand-derived gradients to "
-        "match. Then choose the rate at which every step moves the coefficients exactly as the stage's step does.",
+        "match. Then choose the rate at which every step moves the coefficients as the stage's step does, up to "
+        "rounding.",
         "The mean is the sum divided by the number of points, and so is each of its gradients: the rate makes up "
         "for that.",
         Replay(partial(_numpy_draws, 4), _CUBIC, ("--steps", "500"), 1e-6, mean=True),
@@ -339,7 +340,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "fit_nn.py", "mean-loss",
         'Use MSELoss(reduction="mean") instead of the sum, and choose the rate at which every step moves the '
-        "coefficients exactly as the stage's step does.",
+        "coefficients as the stage's step does, up to rounding.",
         "The mean divides the loss by the number of points, and with it every gradient autograd computes.",
         Replay(partial(_linear_draws, 3), _CUBIC, ("--steps", "1000"), 1e-6, mean=True),
     ),
