@@ -87,11 +87,17 @@ def timed_steps(text: str, line_times: Sequence[float], steps: int) -> tuple[tup
     return tuple((later - earlier) / every for earlier, later in pairwise(line_times[1:11])), log.final_loss
 
 
+def scaled_rate(stage: str, points: int) -> float:
+    """The stage's own learning rate times its points / points, RMSprop's too: a summed loss's gradient grows with
+    the points. A rate changes where a step goes, not its cost."""
+    own = settings(stage)
+    return own["learning_rate"] * own["points"] / points
+
+
 def measure(stage: str, points: int, steps: int, device: str) -> Measurement:
     """Run one stage as its own process and time its steps by the arrival of its log lines."""
-    own, line_times, lines = settings(stage), [], []
-    # The rate scaled to the points, RMSprop's too: a rate changes where a step goes, not its cost.
-    rate = own["learning_rate"] * own["points"] / points
+    line_times, lines = [], []
+    rate = scaled_rate(stage, points)
     flags = ("--points", str(points), "--steps", str(steps), "--learning-rate", repr(rate), "--no-figure")
     command = stage_command(stage, *flags, device=device)
     # What the stage says on stderr goes to a file, which cannot fill up as an unread pipe can.
@@ -139,8 +145,7 @@ def step_runner(mode: str, points: int, device: str) -> Callable[[], Tensor]:
     x = torch.linspace(-math.pi, math.pi, points, device=device)
     torch.manual_seed(0)
     a, b, c, d = (torch.randn(()).to(device) for _ in range(4))
-    own = settings("fit_tensor.py")
-    step = functools.partial(stage2_step, x, torch.sin(x), a, b, c, d, own["learning_rate"] * own["points"] / points)
+    step = functools.partial(stage2_step, x, torch.sin(x), a, b, c, d, scaled_rate("fit_tensor.py", points))
     if mode == "torch.compile":
         # Compiled afresh for each size, so that no size runs code compiled for another's.
         torch._dynamo.reset()

@@ -103,7 +103,7 @@ class Floor:
         x = np.linspace(-math.pi, math.pi, settings(stage)["points"])
         y = getattr(np, self.target)(x)
         floor = plotting.least_squares_cubic(x, y)[1]
-        fitted = float(np.square(np.polynomial.polynomial.polyval(x, log.cubic) - y).sum())
+        fitted = log.cubic_loss(x, y)
         lines.append(f"the least-squares floor of {self.target}(x), computed here: {floor!r}")
         if log.final_loss > log.losses[0]:
             # A rate too large grows the loss by a factor at every step, and a short run may end before it overflows.
@@ -175,7 +175,7 @@ class Replay:
         mean = " (a mean: the sum's / the points)" * self.mean
         same, line = _cmp(f"losses{mean}", [log.losses[t] for t in steps], list(losses.values()),
                           [f"step {t}" for t in steps], tolerance)
-        yours = np.bincount([term.power for term in log.terms], [term.coefficient for term in log.terms])
+        yours = log.coefficients
         fit, result = False, f"your Result line's highest power is x^{len(yours) - 1}, not x^{len(coefficients) - 1}:"
         result += " print one term for each coefficient of the model the exercise asks for"
         if len(yours) == len(coefficients):

@@ -118,13 +118,18 @@ class StageLog:
         return self.losses[max(self.losses)]
 
     @property
+    def coefficients(self) -> np.ndarray:
+        """The coefficient of each power of x, from x^0 to the highest the Result names."""
+        return np.bincount([term.power for term in self.terms], [term.coefficient for term in self.terms])
+
+    @property
     def cubic(self) -> np.ndarray:
         """The coefficients of 1, x, x^2, x^3; a term of higher power is left out."""
-        coefficients = np.zeros(4)
-        for term in self.terms:
-            if term.power < 4:
-                coefficients[term.power] += term.coefficient
-        return coefficients
+        return np.pad(self.coefficients, (0, 4))[:4]
+
+    def cubic_loss(self, x: np.ndarray, y: np.ndarray) -> float:
+        """The sum of squared errors of its cubic against y at the points x."""
+        return float(np.square(np.polynomial.polynomial.polyval(x, self.cubic) - y).sum())
 
 
 def _parse_model(model: str) -> tuple[Term, ...]:
