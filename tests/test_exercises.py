@@ -1,6 +1,5 @@
-"""tools/exercises.py: each solution passes its check, and the stage as it is and a plausible wrong answer fail it,
-for the reason the wrong answer gives; the command line lists, starts and checks, and leaves the stages alone. The
-checks run the files in this process (conftest.run_here), but for two that run them as a learner does, as processes."""
+"""tools/exercises.py: each solution passes its check, the stage and a plausible wrong answer fail it, for the reason
+the wrong answer gives; the command line lists, starts, checks and leaves the stages alone. Mostly in this process."""
 
 import re
 from pathlib import Path
@@ -29,10 +28,6 @@ WRONG = {
 }
 
 
-def here(path: Path, *args: str) -> StageRun:
-    return run_here(Path(path), *args)
-
-
 def test_twelve_exercises_one_a_stage_at_least_each_with_a_solution_and_a_wrong_answer() -> None:
     assert len(EXERCISES) >= 12 and {exercise.stage for exercise in EXERCISES} == set(STAGES)
     assert len({exercise.key for exercise in EXERCISES}) == len(EXERCISES) == len(WRONG)
@@ -54,7 +49,7 @@ def test_the_solution_passes_its_check_and_the_stage_and_a_wrong_answer_fail_it(
         assert text.count(old) == 1, old
         path = tmp_path / exercise.file
         path.write_text(text.replace(old, new), encoding="utf-8")
-    passed, lines = exercises.check(exercise, path, here)
+    passed, lines = exercises.check(exercise, path, run_here)
     report = "\n".join(lines)
     assert passed == (version == "solution"), report
     assert lines[0].startswith(f"$ python {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} --")
@@ -128,12 +123,15 @@ def test_the_gradcheck_runs_as_a_process_and_wants_a_function_of_the_learners_ow
         .replace("P5 = LegendrePolynomial5.apply", "P5 = lambda z: (63 * z**5 - 70 * z**3 + 15 * z) / 8")
     )
     (tmp_path / exercise.file).write_text(text, encoding="utf-8")
-    passed, lines = exercises.check(exercise, tmp_path / exercise.file, here)
+    passed, lines = exercises.check(exercise, tmp_path / exercise.file, run_here)
     assert not passed and "its P5 is not a Function's apply" in lines[1], lines
 
 
-def test_a_loss_logged_below_the_floor_fails_even_from_the_floors_cubic() -> None:
+def test_a_loss_logged_below_the_floor_or_nan_fails_even_from_the_floors_cubic() -> None:
     cubic = " + ".join(f"{c} x^{p}" for p, c in enumerate(least_squares()[0]))
     log = StageRun([], 0, f"0 100.0\n10 {least_squares()[1] / 2}\nResult: y = {cubic}\n", "")
     passed, lines = exercises.Floor(1e-5).judge("fit_optim.py", log)
     assert not passed and "below: no cubic gets that close" in lines[1] and "0 above" in lines[2], lines
+    nan = StageRun([], 0, f"0 100.0\n10 nan\nResult: y = {cubic}\n", "")
+    passed, lines = exercises.Floor(1e-5).judge("fit_optim.py", nan)
+    assert not passed and lines[-1].endswith("to nan: it diverges"), lines

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, run_stage, settings, stage_command
+from tools.stages import ROOT, STAGES, TORCH_STAGES, StageRun, parse_log, run_stage, settings, stage_command
 
 # How close each stage must come to the least-squares floor, relative to it. The float64
 # stage gets there to float64 rounding, the float32 gradient-descent stages to float32
@@ -194,3 +194,8 @@ def test_a_stage_run_reads_what_its_child_prints_whatever_the_locale_would_encod
     (tmp_path / "josé.py").write_text("import sys\nprint('é', __file__[-7:])\nsys.exit('µ')\n", encoding="utf-8")
     run = run_stage(tmp_path / "josé.py")
     assert (run.stdout, run.error) == ("é josé.py\n", "µ")
+
+
+def test_a_log_line_that_is_neither_a_step_and_its_loss_nor_the_result_is_named() -> None:
+    with pytest.raises(ValueError, match=r"^the line 'hello' is neither `<step> <loss>` nor `Result: y = \.\.\.`$"):
+        parse_log("hello\n0 1.0\nResult: y = 1.0\n")

@@ -19,6 +19,7 @@ import json
 import math
 import random
 import shutil
+import signal
 import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
@@ -105,7 +106,7 @@ class Floor:
         floor = plotting.least_squares_cubic(x, y)[1]
         fitted = log.cubic_loss(x, y)
         lines.append(f"the least-squares floor of {self.target}(x), computed here: {floor!r}")
-        if log.final_loss > log.losses[0]:
+        if not log.final_loss <= log.losses[0]:  # grown, or nan
             # A rate too large grows the loss by a factor at every step, and a short run may end before it overflows.
             return False, [*lines, f"your loss grew, from {log.losses[0]:.4g} to {log.final_loss:.4g}: it diverges"]
         passed = True
@@ -458,4 +459,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # kill, or an IDE's stop: as Ctrl-C, ending the run too
     raise SystemExit(main())

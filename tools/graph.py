@@ -110,7 +110,7 @@ def _saved(node: Any) -> list[tuple[str, Any]]:
 
 
 def record(stage: str, device: str = "cpu") -> Recording:
-    """Run the stage here for ten steps, keeping the graph of each loss it calls backward() on (ValueError if none)."""
+    """Run the stage here for ten steps, keeping the graph of each loss it calls backward() on, if it calls it."""
     import torch
 
     passes: list[tuple[Any, dict[Any, list[tuple[str, Any]]]]] = []
@@ -127,8 +127,6 @@ def record(stage: str, device: str = "cpu") -> Recording:
     with mock.patch.object(sys, "argv", argv), mock.patch.object(torch.Tensor, "backward", keep):
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(io.StringIO()):
             found = runpy.run_path(argv[0], run_name="__main__")
-    if not passes:
-        raise ValueError(f"{stage} calls no backward(): it works out its gradients by hand; autograd records no graph")
     return Recording(stage, passes, parse_log(log.getvalue()).notes, found)
 
 
@@ -229,9 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         stage = one_stage(args.stage)
-        recording = record(stage, str(args.device))
     except ValueError as error:
         parser.error(str(error))
+    if not (recording := record(stage, str(args.device))).passes:  # an error of the stage's shows with its line
+        parser.error(f"{stage} calls no backward(): it works out its gradients by hand; autograd records no graph")
     print(graph_text(stage, recording=recording))
     if args.figure:
         plotting.draw_or_say(save_graph_figure, stage, str(args.device), recording)

@@ -158,8 +158,11 @@ def parse_log(text: str) -> StageLog:
         if line.startswith("Result: y = "):
             result, terms = line, _parse_model(line.removeprefix("Result: y = "))
         elif line.strip():
-            step, loss, *note = line.split(maxsplit=2)
-            losses[int(step)] = float(loss)
+            try:
+                step, loss, *note = line.split(maxsplit=2)
+                losses[int(step)] = float(loss)
+            except ValueError:
+                raise ValueError(f"the line {line!r} is neither `<step> <loss>` nor `Result: y = ...`") from None
             if note:
                 notes[int(step)] = note[0]
     if not losses or terms is None:
